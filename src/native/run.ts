@@ -77,3 +77,84 @@ function isExecutable(p: string): boolean {
     return false;
   }
 }
+
+export interface StreamOptions {
+  signal?: AbortSignal;
+  env?: Record<string, string | undefined>;
+  /** default 0 = no timeout: a stream lives until the consumer stops or `signal` aborts */
+  timeoutMs?: number;
+}
+
+export interface StreamResult {
+  exitCode: number;
+  /** first 64 KiB of stderr */
+  stderr: string;
+  signal?: string;
+  canceled: boolean;
+}
+
+export interface StreamHandle {
+  /** stdout split on "\n" (newline removed); a final unterminated line is yielded too */
+  lines(): AsyncGenerator<string>;
+  /** settles when the child exits; never rejects */
+  done: Promise<StreamResult>;
+  kill(): void;
+}
+
+/** Start a long-running child and read its stdout line by line (journalctl -f and the like). */
+export function spawnStream(cmd: string, args: readonly string[], opts: StreamOptions = {}): StreamHandle {
+  const sub = execa(cmd, args, {
+    reject: false,
+    buffer: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: opts.env,
+    extendEnv: true,
+    cancelSignal: opts.signal,
+    timeout: opts.timeoutMs ? opts.timeoutMs : undefined,
+  });
+  let stderr = '';
+  sub.stderr?.setEncoding('utf8');
+  sub.stderr?.on('data', (d: string) => {
+    if (stderr.length < 65536) stderr += d;
+  });
+  const done: Promise<StreamResult> = Promise.resolve(sub).then(
+    (r) => {
+      if (r.failed && r.exitCode === undefined && !r.signal && !r.isCanceled && !r.timedOut) {
+        const code = (r.cause as NodeJS.ErrnoException | undefined)?.code;
+        return { exitCode: 127, stderr: `${cmd}: ${code ?? r.shortMessage}`, canceled: false };
+      }
+      return { exitCode: r.exitCode ?? 128, stderr, signal: r.signal ?? undefined, canceled: r.isCanceled };
+    },
+    (e: unknown) => ({ exitCode: 127, stderr: `${cmd}: ${String(e)}`, canceled: false }),
+  );
+  async function* lines(): AsyncGenerator<string> {
+    const out = sub.stdout;
+    if (!out) return;
+    out.setEncoding('utf8');
+    let buf = '';
+    try {
+      for await (const chunk of out as AsyncIterable<string>) {
+        buf += chunk;
+        let start = 0;
+        let i: number;
+        while ((i = buf.indexOf('\n', start)) >= 0) {
+          yield buf.slice(start, i);
+          start = i + 1;
+        }
+        buf = buf.slice(start);
+      }
+    } catch {
+      // stream destroyed by kill/abort: end quietly, `done` carries the status
+    }
+    if (buf.length > 0) yield buf;
+  }
+  return {
+    lines,
+    done,
+    kill: () => {
+      sub.kill('SIGTERM');
+    },
+  };
+}
