@@ -64,13 +64,13 @@ export class SafeExtractor implements TarSink {
   }
 
   /** Walks parent components from the root, creating missing dirs; refuses symlinks. */
-  private parentDir(comps: string[], entryName: string, create: boolean): string {
+  private parentDir(comps: string[], entryName: string, create: boolean, missing?: string): string {
     let cur = this.root;
     for (let i = 0; i < comps.length - 1; i++) {
       const next = join(cur, comps[i]!);
       const st = lstatOrUndef(next);
       if (st === undefined) {
-        if (!create) throw new SdmeError(`refusing to extract archive: '${entryName}' refers to a missing path`);
+        if (!create) throw new SdmeError(missing ?? `refusing to extract archive: '${entryName}' refers to a missing path`);
         fs.mkdirSync(next, 0o755);
       } else if (st.isSymbolicLink()) {
         throw new SdmeError(
@@ -139,12 +139,11 @@ export class SafeExtractor implements TarSink {
       case 'hardlink': {
         const tcomps = memberComponents(e.linkpath, 'hard link target');
         if (tcomps.length === 0) throw new SdmeError(`refusing to extract archive: hard link '${e.path}' points at the root`);
-        const tdir = this.parentDir(tcomps, e.linkpath, false);
+        const notThere = `refusing to extract archive: hard link '${e.path}' points at '${e.linkpath}', which is not in the archive`;
+        const tdir = this.parentDir(tcomps, e.linkpath, false, notThere);
         const target = join(tdir, tcomps[tcomps.length - 1]!);
         const tst = lstatOrUndef(target);
-        if (tst === undefined) {
-          throw new SdmeError(`refusing to extract archive: hard link '${e.path}' points at '${e.linkpath}', which is not in the archive`);
-        }
+        if (tst === undefined) throw new SdmeError(notThere);
         if (tst.isDirectory()) throw new SdmeError(`refusing to extract archive: hard link '${e.path}' points at a directory`);
         if (target === path) return;
         this.clear(path, e.path, false);

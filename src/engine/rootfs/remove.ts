@@ -1,0 +1,58 @@
+/**
+ * `fs rm` (import-and-oci.md §4): exclusive lock, refuse while used, rename
+ * to `.N.remove-txn-PID` (a concurrent create then sees "not found"),
+ * re-check, safe-delete, drop sidecars.
+ */
+import { lstat, rename, rm } from 'node:fs/promises';
+import type { Ctx } from '../context.js';
+import { SdmeError } from '../errors.js';
+import { lock } from '../catalogue/locks.js';
+import { validateName } from '../catalogue/names.js';
+import { safeRemoveDir } from '../catalogue/safe-remove.js';
+import { containersUsing } from './usage.js';
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function inUseMessage(name: string, users: string[]): string {
+  return `fs '${name}' is in use by container${users.length > 1 ? 's' : ''} '${users.join("', '")}'`;
+}
+
+/**
+ * Removes rootfs `name`. With `force`, a missing rootfs is not an error
+ * (returns false). Never removes a rootfs that a container uses.
+ */
+export async function removeRootfs(ctx: Ctx, name: string, opts: { force?: boolean } = {}): Promise<boolean> {
+  validateName(name, 'rootfs');
+  const { layout } = ctx;
+  const l = lock(layout, 'fs', name, 'exclusive');
+  try {
+    const path = layout.fsPath(name);
+    if (!(await exists(path))) {
+      if (opts.force) return false;
+      throw new SdmeError(`root filesystem '${name}' not found`);
+    }
+    let users = await containersUsing(layout, name);
+    if (users.length > 0) throw new SdmeError(inUseMessage(name, users));
+    const staging = layout.fsTxn(name, 'remove');
+    await safeRemoveDir(staging);
+    await rename(path, staging);
+    users = await containersUsing(layout, name);
+    if (users.length > 0) {
+      await rename(staging, path);
+      throw new SdmeError(inUseMessage(name, users));
+    }
+    await safeRemoveDir(staging, { note: (m) => ctx.note(m) });
+    await rm(layout.fsMeta(name), { force: true });
+    await rm(layout.fsEnv(name), { force: true });
+    return true;
+  } finally {
+    l.release();
+  }
+}
