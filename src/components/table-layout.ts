@@ -1,0 +1,75 @@
+/** Pure column layout for the Table component (cell widths via string-width). */
+import stringWidth from 'string-width';
+import cliTruncate from 'cli-truncate';
+
+export interface ColumnSpec {
+  key: string;
+  title: string;
+  /** minimum cells; the column is dropped (right to left by priority) when space runs out */
+  min: number;
+  /** share of spare width (0 = stays at min or its content width) */
+  grow?: number;
+  /** upper bound */
+  max?: number;
+  align?: 'left' | 'right';
+  /** lower = kept longer when narrow; default 0 */
+  drop?: number;
+}
+
+/** Widths per column (0 = hidden); one space between visible columns. */
+export function layoutColumns(cols: ColumnSpec[], width: number, content: Record<string, number> = {}): number[] {
+  const visible = cols.map(() => true);
+  const need = () => cols.reduce((s, c, i) => s + (visible[i] ? c.min + 1 : 0), 0) - 1;
+  // drop the highest `drop` first while it does not fit
+  const order = cols.map((c, i) => ({ i, d: c.drop ?? 0 })).filter((x) => x.d > 0).sort((a, b) => b.d - a.d || b.i - a.i);
+  for (const { i } of order) {
+    if (need() <= width) break;
+    visible[i] = false;
+  }
+  const widths = cols.map((c, i) => (visible[i] ? c.min : 0));
+  let spare = width - need();
+  if (spare <= 0) return widths;
+  // first give non-growing columns room for their content
+  cols.forEach((c, i) => {
+    if (!visible[i] || c.grow) return;
+    const want = Math.min(c.max ?? Infinity, Math.max(c.min, content[c.key] ?? c.min));
+    const add = Math.min(spare, want - widths[i]!);
+    if (add > 0) {
+      widths[i]! += add;
+      spare -= add;
+    }
+  });
+  const growers = cols.map((c, i) => (visible[i] && c.grow ? i : -1)).filter((i) => i >= 0);
+  const totalGrow = growers.reduce((s, i) => s + cols[i]!.grow!, 0);
+  if (totalGrow > 0) {
+    let left = spare;
+    growers.forEach((i, k) => {
+      const c = cols[i]!;
+      let add = k === growers.length - 1 ? left : Math.floor((spare * c.grow!) / totalGrow);
+      if (c.max !== undefined) add = Math.min(add, c.max - widths[i]!);
+      add = Math.max(0, Math.min(add, left));
+      widths[i]! += add;
+      left -= add;
+    });
+  }
+  return widths;
+}
+
+/** Fit text into exactly `w` cells: truncate with an ellipsis or pad. */
+export function fitCell(text: string, w: number, align: 'left' | 'right' = 'left'): string {
+  if (w <= 0) return '';
+  let t = stringWidth(text) > w ? cliTruncate(text, w, { position: 'end' }) : text;
+  const pad = w - stringWidth(t);
+  if (pad < 0) t = cliTruncate(t, w);
+  const p = ' '.repeat(Math.max(0, w - stringWidth(t)));
+  return align === 'right' ? p + t : t + p;
+}
+
+/** First row index shown so that `selected` stays inside a window of `height` rows. */
+export function scrollTop(prevTop: number, selected: number, height: number, total: number): number {
+  if (height <= 0) return 0;
+  let top = Math.min(prevTop, Math.max(0, total - height));
+  if (selected < top) top = selected;
+  if (selected >= top + height) top = selected - height + 1;
+  return Math.max(0, top);
+}
