@@ -1,0 +1,74 @@
+/**
+ * Prepares the overlay upper dir of a sandbox before the first mount:
+ * opaque /etc/systemd/system and /var/log (the host's enablements and logs stay
+ * out), the unit links the clone needs (units.ts), and node for a debootstrap root.
+ */
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { lsetxattr } from '../../native/libc.js';
+import { cloneUnitLinks } from './units.js';
+
+const OPAQUE_DIRS = ['etc/systemd/system', 'var/log'];
+
+/** Top-level symlinks of LOWER/etc/systemd/system, name -> target. */
+export function lowerUnitLinks(lower: string): Map<string, string> {
+  const dir = join(lower, 'etc/systemd/system');
+  const out = new Map<string, string>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    try {
+      if (lstatSync(join(dir, n)).isSymbolicLink()) out.set(n, readlinkSync(join(dir, n)));
+    } catch {
+      // raced away
+    }
+  }
+  return out;
+}
+
+function haveUnitIn(lower: string): (unit: string) => boolean {
+  return (unit) => ['lib/systemd/system', 'usr/lib/systemd/system'].some((d) => existsSync(join(lower, d, unit)));
+}
+
+export function prepareUpper(upper: string, lower: string): void {
+  for (const d of OPAQUE_DIRS) {
+    const p = join(upper, d);
+    mkdirSync(p, { recursive: true, mode: 0o755 });
+    lsetxattr(p, 'trusted.overlay.opaque', 'y');
+  }
+  // journald wants its dir back under the opaque /var/log
+  mkdirSync(join(upper, 'var/log/journal'), { recursive: true, mode: 0o2755 });
+  const etcUnits = join(upper, 'etc/systemd/system');
+  for (const l of cloneUnitLinks(lowerUnitLinks(lower), haveUnitIn(lower))) {
+    const p = join(etcUnits, l.path);
+    mkdirSync(dirname(p), { recursive: true, mode: 0o755 });
+    symlinkSync(l.target, p);
+  }
+}
+
+/**
+ * A debootstrap root has no node: bind the host's read-only and give it
+ * npm/npx entry points. Returns the paths to bind read-only.
+ */
+export function nodeBindsForForeignRoot(upper: string, nodeExec: string): string[] {
+  const binds = [nodeExec];
+  const npmDir = join(dirname(dirname(nodeExec)), 'lib/node_modules/npm');
+  if (existsSync(npmDir)) {
+    binds.push(npmDir);
+    const bin = join(upper, 'usr/local/bin');
+    mkdirSync(bin, { recursive: true, mode: 0o755 });
+    for (const [cmd, cli] of [
+      ['npm', 'npm-cli.js'],
+      ['npx', 'npx-cli.js'],
+    ] as const) {
+      const p = join(bin, cmd);
+      if (!existsSync(p)) symlinkSync(join(npmDir, 'bin', cli), p);
+    }
+  }
+  // nspawn creates the bind mount points itself
+  return binds;
+}
