@@ -93,7 +93,7 @@ export const PODMAN_BASELINE: EngineBaseline = {
   capabilities: PODMAN_DEFAULT_CAPS,
   noNewPrivs: false,
   seccompMode: 2,
-  seccompNote: '/usr/share/containers/seccomp.json (derived from Docker'"'"'s)',
+  seccompNote: '/usr/share/containers/seccomp.json (derived from Docker profile)',
   apparmorProfile: 'containers-default',
   usernsByDefault: false,
   readOnlyRoot: false,
