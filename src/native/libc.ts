@@ -86,6 +86,7 @@ interface Fns {
   setns: (fd: number, nstype: number) => number;
   unshare: (flags: number) => number;
   getuid: () => number;
+  statx: (dirfd: number, path: string, flags: number, mask: number, buf: Buffer) => number;
   strerror: (errnum: number) => string;
 }
 let fns: Fns | undefined;
@@ -106,6 +107,7 @@ function bind(): Fns {
     setns: lib.func('int setns(int fd, int nstype)'),
     unshare: lib.func('int unshare(int flags)'),
     getuid: lib.func('uint32_t getuid()'),
+    statx: lib.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)'),
     strerror: lib.func('const char *strerror(int errnum)'),
   } as Fns;
   return fns;
@@ -225,4 +227,23 @@ export function unshare(flags: number): void {
 
 export function getuid(): number {
   return bind().getuid();
+}
+
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const STATX_MNT_ID = 0x1000;
+const STX_MNT_ID_OFFSET = 0x90;
+const STX_MASK_OFFSET = 0;
+
+/**
+ * Mount ID of the mount containing path (statx STATX_MNT_ID, final symlink not
+ * followed). Unlike st_dev it also tells apart bind mounts of the same filesystem.
+ */
+export function mountId(path: string): bigint {
+  const buf = Buffer.alloc(256);
+  check('statx', bind().statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, buf), path);
+  if ((buf.readUInt32LE(STX_MASK_OFFSET) & STATX_MNT_ID) === 0) {
+    throw new LibcError('statx', osConstants.errno.ENOSYS, path);
+  }
+  return buf.readBigUInt64LE(STX_MNT_ID_OFFSET);
 }

@@ -21,6 +21,8 @@ import {
   makedev,
   mknod,
   mount,
+  mountId,
+  MS_BIND,
   setns,
   umount2,
   unshare,
@@ -136,5 +138,26 @@ describe('unshare / setns / getuid', () => {
       closeSync(fd);
     }
     expect(() => setns(-1, 0)).toThrow(/setns: EBADF/);
+  });
+});
+
+describe('mountId (statx)', () => {
+  it('matches mountinfo and differs across a same-filesystem bind mount', () => {
+    const src = join(dir, 'bsrc');
+    const dst = join(dir, 'bdst');
+    mkdirSync(src);
+    mkdirSync(dst);
+    const before = mountId(dst);
+    expect(mountId(src)).toBe(before);
+    mount(src, dst, null, MS_BIND);
+    try {
+      const after = mountId(dst);
+      expect(after).not.toBe(before);
+      const e = readMountinfo().find((m) => m.mountPoint === dst);
+      expect(BigInt(e!.mountId)).toBe(after);
+    } finally {
+      umount2(dst);
+    }
+    expect(() => mountId(join(dir, 'nope'))).toThrow(/statx .*nope: ENOENT/);
   });
 });
