@@ -1,0 +1,265 @@
+/**
+ * containers::create (lifecycle.md §2, §10): claim the name atomically, then
+ * build the overlay tree with all customisation in `upper/`, then write the
+ * state file. Any failure (or interrupt) removes everything written.
+ */
+import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { lsetxattr } from '../../native/libc.js';
+import { run } from '../../native/run.js';
+import { claimStateFile, nameTakenOnDisk, removeStateFile, writeState } from '../catalogue/container-state.js';
+import { lock, type Lock } from '../catalogue/locks.js';
+import { generateName, validateName } from '../catalogue/names.js';
+import { parseKV } from '../catalogue/kv.js';
+import { safeRemoveDir } from '../catalogue/safe-remove.js';
+import type { Ctx } from '../context.js';
+import { SdmeError, checkInterrupt } from '../errors.js';
+import type { ContainerState } from '../types.js';
+
+export interface CreateOptions {
+  /** machined machine names (for name generation); default asks machined over D-Bus */
+  listMachines?: () => Promise<string[]>;
+  /** host systemd unit dir scanned for .mount/.swap/.automount (tests) */
+  hostUnitDir?: string;
+}
+
+const HOST_MASK_SUFFIXES = ['.mount', '.swap', '.automount'];
+const RESOLVED = 'systemd-resolved.service';
+const NETWORKD = 'systemd-networkd.service';
+
+export function hasInterface(s: ContainerState): boolean {
+  return s.networkVeth || s.networkBridge !== undefined || s.networkZone !== undefined;
+}
+
+/** Lower dir of the overlay: `/` for host clones, else `fs/ROOTFS`. */
+export function lowerDir(ctx: Ctx, s: ContainerState): string {
+  if (s.rootfs === '') return '/';
+  validateName(s.rootfs, 'rootfs');
+  return ctx.layout.fsPath(s.rootfs);
+}
+
+/**
+ * Create the container described by spec (spec.name '' = generate one).
+ * Returns the final name. Validation of flags happened before (createFlagsToState).
+ */
+export async function createContainer(ctx: Ctx, spec: ContainerState, opts: CreateOptions = {}): Promise<string> {
+  const umask = process.umask();
+  if ((umask & 0o005) !== 0) {
+    throw new SdmeError(
+      `umask ${umask.toString(8).padStart(4, '0')} would make container files unreadable for services; use umask 022`,
+    );
+  }
+  const L = ctx.layout;
+  if (hasInterface(spec) && !(await unitActiveOnHost(NETWORKD))) {
+    ctx.note(`warning: ${NETWORKD} is not active on the host; container interfaces will get no DHCP service`);
+  }
+
+  let name = spec.name;
+  if (name === '') {
+    const machines = new Set(await (opts.listMachines ?? machinedNames)());
+    name = await generateName(async (n) => machines.has(n) || (await nameTakenOnDisk(L, n)));
+  } else {
+    validateName(name, 'container');
+    if (await nameTakenOnDisk(L, name)) throw new SdmeError(`container '${name}' already exists`);
+  }
+
+  let fsLock: Lock | undefined;
+  if (spec.rootfs !== '') {
+    validateName(spec.rootfs, 'rootfs');
+    if (!(await isDir(L.fsPath(spec.rootfs)))) {
+      throw new SdmeError(`root filesystem '${spec.rootfs}' not found (see 'sdme fs ls')`);
+    }
+    fsLock = lock(L, 'fs', spec.rootfs, 'shared');
+  }
+  try {
+    checkInterrupt(ctx.signal);
+    // the atomic name claim: exactly one concurrent create wins
+    await claimStateFile(L, name);
+    const state: ContainerState = { ...spec, name, created: Math.floor(Date.now() / 1000) };
+    try {
+      await buildTree(ctx, state, opts);
+      checkInterrupt(ctx.signal);
+      await writeState(L, state);
+    } catch (e) {
+      await cleanupFailedCreate(ctx, name);
+      throw e;
+    }
+    return name;
+  } finally {
+    fsLock?.release();
+  }
+}
+
+/** Remove what a failed create wrote (container dir, state file). Never throws. */
+export async function cleanupFailedCreate(ctx: Ctx, name: string): Promise<void> {
+  try {
+    await safeRemoveDir(ctx.layout.containerDir(name), { note: ctx.note });
+  } catch (e) {
+    ctx.note(`warning: could not remove ${ctx.layout.containerDir(name)}: ${(e as Error).message}`);
+  }
+  await removeStateFile(ctx.layout, name).catch(() => undefined);
+}
+
+async function buildTree(ctx: Ctx, s: ContainerState, opts: CreateOptions): Promise<void> {
+  const L = ctx.layout;
+  const name = s.name;
+  await mkdir(L.containersDir, { recursive: true, mode: 0o700 });
+  await chmod(L.containersDir, 0o700);
+  await mkdir(L.containerDir(name), { mode: 0o700 });
+  const upper = L.upper(name);
+  await mkdir(upper, { mode: 0o755 });
+  await mkdir(L.work(name), { mode: 0o700 });
+  await mkdir(L.merged(name), { mode: 0o755 });
+  await chmod(upper, 0o755);
+  await chmod(L.merged(name), 0o755);
+  const lower = lowerDir(ctx, s);
+
+  // 1. opaque dirs
+  for (const dir of s.opaqueDirs) {
+    const p = join(upper, dir);
+    await mkdirp755(upper, dir);
+    lsetxattr(p, 'trusted.overlay.opaque', 'y');
+  }
+  checkInterrupt(ctx.signal);
+
+  // 2. hostname, hosts
+  await mkdirp755(upper, 'etc');
+  await writeFile(join(upper, 'etc/hostname'), `${name}\n`, { mode: 0o644 });
+  await writeFile(join(upper, 'etc/hosts'), `127.0.0.1 localhost ${name}\n::1 localhost ${name}\n`, { mode: 0o644 });
+
+  // 3. mask the host's mount-like units (host clones only)
+  await mkdirp755(upper, 'etc/systemd/system');
+  const unitDir = join(upper, 'etc/systemd/system');
+  if (s.rootfs === '') {
+    for (const unit of await hostMountUnits(opts.hostUnitDir ?? '/etc/systemd/system')) {
+      await symlinkIgnoreExists('/dev/null', join(unitDir, unit));
+    }
+  }
+
+  // 4. masked services (not on NixOS, whose /etc is generated)
+  if (!(await isNixos(ctx, s))) {
+    for (const svc of s.maskedServices) {
+      if (svc.includes('/') || svc.includes('..')) throw new SdmeError(`invalid masked service '${svc}'`);
+      await symlinkIgnoreExists('/dev/null', join(unitDir, svc));
+    }
+  }
+
+  // 5. keep the dbus.service alias when /etc/systemd/system is opaque
+  if (s.opaqueDirs.includes('/etc/systemd/system')) {
+    const alias = join(lower, 'etc/systemd/system/dbus.service');
+    const target = await readlink(alias).catch(() => undefined);
+    if (target !== undefined && !target.startsWith('/') && !target.split('/').includes('..')) {
+      await symlinkIgnoreExists(target, join(unitDir, 'dbus.service'));
+    }
+  }
+
+  // 6. resolv.conf: stub link when resolved runs in the container, else a placeholder nspawn fills
+  const resolvedInside = hasInterface(s) && !s.maskedServices.includes(RESOLVED);
+  const resolv = join(upper, 'etc/resolv.conf');
+  if (resolvedInside) await symlink('../run/systemd/resolve/stub-resolv.conf', resolv);
+  else await writeFile(resolv, '# placeholder; filled by systemd-nspawn --resolv-conf=auto\n', { mode: 0o644 });
+
+  // 7. zone: resolve peers by hostname
+  if (s.networkZone !== undefined && resolvedInside) {
+    await mkdirp755(upper, 'etc/systemd/resolved.conf.d');
+    await writeFile(
+      join(upper, 'etc/systemd/resolved.conf.d/zone-llmnr.conf'),
+      '[Resolve]\nLLMNR=yes\nMulticastDNS=yes\n',
+      { mode: 0o644 },
+    );
+  }
+
+  // 8. transient machine-id; hide the host fstab
+  await writeFile(join(upper, 'etc/machine-id'), '', { mode: 0o444 });
+  await writeFile(join(upper, 'etc/fstab'), '# created by sdme: no mounts\n', { mode: 0o644 });
+
+  // 9. networkd (+ resolved) enabled when there is an interface
+  if (hasInterface(s)) {
+    const wants: string[] = [NETWORKD];
+    if (resolvedInside) wants.push(RESOLVED);
+    for (const svc of wants) {
+      const unitPath = `/usr/lib/systemd/system/${svc}`;
+      if (await exists(join(lower, unitPath))) {
+        await mkdirp755(upper, 'etc/systemd/system/multi-user.target.wants');
+        await symlinkIgnoreExists(unitPath, join(unitDir, 'multi-user.target.wants', svc));
+      }
+    }
+  }
+}
+
+/** Regular files named *.mount/*.swap/*.automount in dir (sorted). */
+export async function hostMountUnits(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.isFile() && HOST_MASK_SUFFIXES.some((x) => e.name.endsWith(x)))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** mkdir -p of rel below root, each created component 0755. */
+async function mkdirp755(root: string, rel: string): Promise<void> {
+  let p = root;
+  for (const part of rel.split('/').filter(Boolean)) {
+    p = join(p, part);
+    try {
+      await mkdir(p, { mode: 0o755 });
+      await chmod(p, 0o755);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+async function symlinkIgnoreExists(target: string, path: string): Promise<void> {
+  try {
+    await symlink(target, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await lstat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function isNixos(ctx: Ctx, s: ContainerState): Promise<boolean> {
+  if (s.rootfs === '') return false;
+  try {
+    const meta = parseKV(await readFile(ctx.layout.fsMeta(s.rootfs), 'utf8'));
+    return (meta.DISTRO ?? '').toLowerCase() === 'nixos';
+  } catch {
+    return false;
+  }
+}
+
+async function unitActiveOnHost(unit: string): Promise<boolean> {
+  const r = await run('systemctl', ['is-active', '--quiet', unit], { timeoutMs: 10_000 });
+  return r.exitCode === 0;
+}
+
+async function machinedNames(): Promise<string[]> {
+  const r = await run('machinectl', ['list', '--no-legend', '--no-pager'], { timeoutMs: 10_000 });
+  if (r.exitCode !== 0) return [];
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter(Boolean);
+}

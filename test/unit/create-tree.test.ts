@@ -1,0 +1,145 @@
+import { lstat, mkdir, mkdtemp, readFile, readlink, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/engine/catalogue/config.js';
+import { emptyState, readState } from '../../src/engine/catalogue/container-state.js';
+import { layout } from '../../src/engine/catalogue/paths.js';
+import { createContainer } from '../../src/engine/containers/create.js';
+import type { Ctx } from '../../src/engine/context.js';
+import { lgetxattr } from '../../src/native/libc.js';
+
+let dir: string;
+let ctx: Ctx;
+let notes: string[];
+let hostUnits: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sdme-create-'));
+  notes = [];
+  const config = { ...defaultConfig(), datadir: join(dir, 'data') };
+  ctx = { config, configPath: join(dir, 'sdme.conf'), layout: layout(config.datadir), note: (m) => notes.push(m), verbose: false };
+  hostUnits = join(dir, 'host-units');
+  await mkdir(hostUnits);
+  await writeFile(join(hostUnits, 'data.mount'), '[Mount]\n');
+  await writeFile(join(hostUnits, 'swapfile.swap'), '[Swap]\n');
+  await writeFile(join(hostUnits, 'foo.service'), '[Service]\n');
+  await mkdir(join(hostUnits, 'dir.automount'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const opts = () => ({ hostUnitDir: hostUnits, listMachines: async () => [] });
+
+describe('createContainer (real files in a temp datadir)', () => {
+  it('builds the host-clone tree with modes, opaque xattrs, masks and the state file', async () => {
+    const spec = {
+      ...emptyState('deb-template'),
+      opaqueDirs: ['/etc/systemd/system', '/var/log'],
+      maskedServices: ['systemd-resolved.service'],
+    };
+    const name = await createContainer(ctx, spec, opts());
+    expect(name).toBe('deb-template');
+    const L = ctx.layout;
+    const mode = async (p: string) => (await lstat(p)).mode & 0o7777;
+    expect(await mode(L.datadir)).toBe(0o700);
+    expect(await mode(L.stateDir)).toBe(0o700);
+    expect(await mode(L.containersDir)).toBe(0o700);
+    expect(await mode(L.upper(name))).toBe(0o755);
+    expect(await mode(L.work(name))).toBe(0o700);
+    expect(await mode(L.merged(name))).toBe(0o755);
+    expect(await mode(L.stateFile(name))).toBe(0o600);
+    const up = L.upper(name);
+    expect(lgetxattr(join(up, 'etc/systemd/system'), 'trusted.overlay.opaque')?.toString()).toBe('y');
+    expect(lgetxattr(join(up, 'var/log'), 'trusted.overlay.opaque')?.toString()).toBe('y');
+    expect(await readFile(join(up, 'etc/hostname'), 'utf8')).toBe('deb-template\n');
+    expect(await readFile(join(up, 'etc/hosts'), 'utf8')).toBe(
+      '127.0.0.1 localhost deb-template\n::1 localhost deb-template\n',
+    );
+    expect(await readFile(join(up, 'etc/machine-id'), 'utf8')).toBe('');
+    expect((await readFile(join(up, 'etc/fstab'), 'utf8')).startsWith('#')).toBe(true);
+    // placeholder resolv.conf (a regular file) without an interface
+    expect((await lstat(join(up, 'etc/resolv.conf'))).isFile()).toBe(true);
+    const units = (await readdir(join(up, 'etc/systemd/system'))).sort();
+    expect(units).toContain('data.mount');
+    expect(units).toContain('swapfile.swap');
+    expect(units).not.toContain('foo.service');
+    expect(units).not.toContain('dir.automount'); // not a regular file
+    expect(await readlink(join(up, 'etc/systemd/system/data.mount'))).toBe('/dev/null');
+    expect(await readlink(join(up, 'etc/systemd/system/systemd-resolved.service'))).toBe('/dev/null');
+    const st = await readState(L, name);
+    expect(st.name).toBe('deb-template');
+    expect(st.rootfs).toBe('');
+    expect(st.opaqueDirs).toEqual(['/etc/systemd/system', '/var/log']);
+    expect(st.created).toBeGreaterThan(1_600_000_000);
+  });
+
+  it('veth without a resolved mask: stub resolv.conf link', async () => {
+    const spec = { ...emptyState('web-1'), privateNetwork: true, networkVeth: true };
+    await createContainer(ctx, spec, opts());
+    const up = ctx.layout.upper('web-1');
+    expect(await readlink(join(up, 'etc/resolv.conf'))).toBe('../run/systemd/resolve/stub-resolv.conf');
+  });
+
+  it('zone: LLMNR drop-in', async () => {
+    const spec = { ...emptyState('z1'), privateNetwork: true, networkZone: 'zz' };
+    await createContainer(ctx, spec, opts());
+    const text = await readFile(join(ctx.layout.upper('z1'), 'etc/systemd/resolved.conf.d/zone-llmnr.conf'), 'utf8');
+    expect(text).toBe('[Resolve]\nLLMNR=yes\nMulticastDNS=yes\n');
+  });
+
+  it('refuses an existing name and invalid names before writing anything', async () => {
+    await createContainer(ctx, emptyState('web'), opts());
+    await expect(createContainer(ctx, emptyState('web'), opts())).rejects.toThrow("container 'web' already exists");
+    for (const bad of ['Web', 'a/b', 'a..b', '-x', 'x'.repeat(65)]) {
+      await expect(createContainer(ctx, emptyState(bad), opts())).rejects.toThrow(/invalid container name/);
+    }
+    expect(await readdir(ctx.layout.stateDir)).toEqual(['web']);
+    expect(await readdir(ctx.layout.containersDir)).toEqual(['web']);
+  });
+
+  it('generates a name when none is given, skipping machined names', async () => {
+    const name = await createContainer(ctx, emptyState(''), opts());
+    expect(name).toMatch(/^[a-z][a-z0-9-]*$/);
+    expect((await readState(ctx.layout, name)).name).toBe(name);
+  });
+
+  it('missing rootfs: error and nothing written', async () => {
+    await expect(createContainer(ctx, { ...emptyState('c1'), rootfs: 'nope' }, opts())).rejects.toThrow(
+      "root filesystem 'nope' not found",
+    );
+    await expect(lstat(ctx.layout.stateFile('c1'))).rejects.toThrow();
+    await expect(lstat(ctx.layout.containerDir('c1'))).rejects.toThrow();
+  });
+
+  it('a failure while building removes the claimed state file and the dir', async () => {
+    // an invalid masked service fails mid-build
+    const spec = { ...emptyState('c2'), maskedServices: ['../evil'] };
+    await expect(createContainer(ctx, spec, opts())).rejects.toThrow("invalid masked service '../evil'");
+    await expect(lstat(ctx.layout.stateFile('c2'))).rejects.toThrow();
+    await expect(lstat(ctx.layout.containerDir('c2'))).rejects.toThrow();
+  });
+
+  it('10 concurrent creates of one name: exactly one wins', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => createContainer(ctx, emptyState('race'), opts())),
+    );
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    expect(ok).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(String(r.reason)).toContain('already exists');
+    }
+    expect((await readState(ctx.layout, 'race')).name).toBe('race');
+    expect(await readFile(join(ctx.layout.upper('race'), 'etc/hostname'), 'utf8')).toBe('race\n');
+  });
+
+  it('refuses a umask that hides files from services', async () => {
+    const old = process.umask(0o027);
+    try {
+      await expect(createContainer(ctx, emptyState('um'), opts())).rejects.toThrow(/umask 0027/);
+    } finally {
+      process.umask(old);
+    }
+  });
+});
