@@ -11,7 +11,8 @@ import { emptyState, ensureStateDir, removeStateFile, writeState } from '../../s
 import { makeCtx, type Ctx } from '../../src/engine/context.js';
 import { formatIsolationTable, inspectContainer, NSPAWN_DEFAULT_CAPS, type IsolationReport } from '../../src/engine/security/inspect.js';
 import { clearCgroupCache, readCgroupStats } from '../../src/native/cgroup.js';
-import { decodeCapMask, parseProcStatus } from '../../src/native/procfs.js';
+import { capMaskToNames } from '../../src/engine/security/caps.js';
+import { parseProcStatus } from '../../src/native/procfs.js';
 import { run } from '../../src/native/run.js';
 
 const NAME = 'inspe2e';
@@ -69,7 +70,7 @@ describe.skipIf(!inSystemdHost)('sdme inspect on a live nspawn container', () =>
     expect(caps.bounding).not.toContain('CAP_SYS_PTRACE');
     expect(caps.bounding).toContain('CAP_NET_ADMIN');
     // what nspawn can grant: its default 26 + NET_ADMIN - the drop, within PID 1's bounding set
-    const host = new Set(decodeCapMask(parseProcStatus(readFileSync('/proc/1/status', 'utf8')).capBnd));
+    const host = new Set(capMaskToNames(parseProcStatus(readFileSync('/proc/1/status', 'utf8')).capBnd.toString(16)));
     const expected = [...NSPAWN_DEFAULT_CAPS, 'CAP_NET_ADMIN'].filter((c) => c !== 'CAP_SYS_PTRACE' && host.has(c));
     expect([...caps.bounding].sort()).toEqual(expected.sort());
     expect(caps.count).toBe(expected.length);

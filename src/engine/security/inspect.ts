@@ -14,7 +14,6 @@ import { parseMountinfo } from '../../native/mountinfo.js';
 import {
   NAMESPACE_KINDS,
   PROC,
-  decodeCapMask,
   findBindMounts,
   isIdentityMap,
   isReadOnlyOptions,
@@ -30,8 +29,13 @@ import {
   type NamespaceKind,
   type NetInterface,
 } from '../../native/procfs.js';
-import { run, which } from '../../native/run.js';
+import { SystemdClient } from '../systemd/dbus.js';
 import { BASELINES, type EngineBaseline, type EngineName } from './baselines.js';
+import { capMaskToNames, NSPAWN_DEFAULT_CAPS } from './caps.js';
+
+export { NSPAWN_DEFAULT_CAPS };
+
+const decodeCapMask = (mask: bigint): string[] => capMaskToNames(mask.toString(16));
 
 export type Verdict = 'stronger' | 'same' | 'weaker' | 'n/a';
 
@@ -90,16 +94,8 @@ export interface IsolationReport {
   rows: IsolationRow[];
 }
 
-/** nspawn's default bounding set (network-pods-security.md §3). */
-export const NSPAWN_DEFAULT_CAPS: readonly string[] = [
-  'CAP_AUDIT_CONTROL', 'CAP_AUDIT_WRITE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER',
-  'CAP_FSETID', 'CAP_IPC_OWNER', 'CAP_KILL', 'CAP_LEASE', 'CAP_LINUX_IMMUTABLE', 'CAP_MKNOD', 'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST', 'CAP_NET_RAW', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_ADMIN',
-  'CAP_SYS_BOOT', 'CAP_SYS_CHROOT', 'CAP_SYS_NICE', 'CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TTY_CONFIG',
-];
-
 export interface InspectDeps {
-  /** leader pid of the running machine, null when not running (default: machinectl show -p Leader) */
+  /** leader pid of the running machine, null when not running (default: machined over D-Bus) */
   leaderPid?: (name: string) => Promise<number | null>;
   /** name resolution (default: resolveName on ctx.layout: exact, else unique prefix) */
   resolve?: (input: string) => Promise<string>;
@@ -115,13 +111,15 @@ export interface InspectDeps {
   apparmorEnabled?: boolean;
 }
 
-/** Leader pid via machined's public interface (`machinectl show NAME -p Leader`). */
-export async function machinectlLeader(name: string): Promise<number | null> {
-  const bin = which('machinectl');
-  if (!bin) throw new SdmeError('machinectl not found (install systemd-container)');
-  const r = await run(bin, ['show', name, '-p', 'Leader', '--value'], { timeoutMs: 10_000 });
-  const pid = Number(r.stdout.trim());
-  return r.exitCode === 0 && Number.isInteger(pid) && pid > 0 ? pid : null;
+/** Leader pid from machined (`Machine.Leader` over D-Bus); null when the machine is not registered. */
+export async function machinedLeader(name: string): Promise<number | null> {
+  const client = await SystemdClient.connect();
+  try {
+    const pid = await client.machineLeader(name);
+    return pid !== undefined && Number.isInteger(pid) && pid > 0 ? pid : null;
+  } finally {
+    client.close();
+  }
 }
 
 export function detectHostCgroupV2(procRoot = PROC): boolean {
@@ -145,7 +143,7 @@ function detectAppArmor(): boolean {
 /** Gather the live facts for a running container and build its report. */
 export async function inspectContainer(ctx: Pick<Ctx, 'layout'>, input: string, deps: InspectDeps = {}): Promise<IsolationReport> {
   const name = await (deps.resolve ?? ((n: string) => resolveName(ctx.layout, n)))(input);
-  const pid = await (deps.leaderPid ?? machinectlLeader)(name);
+  const pid = await (deps.leaderPid ?? machinedLeader)(name);
   if (pid === null) throw new SdmeError(`container ${name} is not running`);
   return collectReport(name, pid, deps);
 }
