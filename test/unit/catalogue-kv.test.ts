@@ -67,3 +67,13 @@ describe('writeFileAtomic', () => {
     expect(readdirSync(dir).sort()).toEqual(['pub', 'web']);
   });
 });
+
+describe('writeFileAtomic under concurrency', () => {
+  it('20 concurrent writers of one file: the result is exactly one complete payload, no temp files left', async () => {
+    const p = join(dir, 'race');
+    const payloads = Array.from({ length: 20 }, (_, i) => `WRITER=${i}\n${'X'.repeat(100_000 + i)}\n`);
+    await Promise.all(payloads.map((d) => writeFileAtomic(p, d, 0o600)));
+    expect(payloads).toContain(readFileSync(p, 'utf8'));
+    expect(readdirSync(dir).filter((f) => f.startsWith('.race'))).toEqual([]);
+  });
+});

@@ -43,22 +43,26 @@ export function serializeKV(record: KV): string {
   return out;
 }
 
+let tmpCounter = 0;
+
 /**
- * Write data to `dir/.NAME.tmp`, fsync, set mode, rename over path, fsync the dir.
- * Readers see either the old or the new file, never a partial one.
+ * Write data to `dir/.NAME.PID-N.tmp`, fsync, set mode, rename over path, fsync
+ * the dir. Readers see either the old or the new file, never a partial one.
+ * (Upstream uses `.NAME.tmp`; the PID/counter suffix keeps two concurrent
+ * writers from truncating each other's temp file.)
  */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.tmp`);
-  const fh = await open(tmp, 'w', mode);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}-${tmpCounter++}.tmp`);
+  const fh = await open(tmp, 'wx', mode);
   try {
-    await fh.writeFile(data);
-    await fh.chmod(mode);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    try {
+      await fh.writeFile(data);
+      await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });

@@ -2,11 +2,13 @@
  * safe_remove_dir (lifecycle.md §7): unmount whatever is mounted below dir
  * (deepest first, `umount -R`), refuse without deleting anything if a mount
  * survives, then delete recursively without ever crossing into a mount
- * (every directory's st_dev and mount ID must equal the top directory's).
+ * (every directory's mount ID, from statx, must equal the top directory's;
+ * st_dev is the fallback where statx lacks mount IDs. A changed st_dev on the
+ * same mount is a btrfs subvolume, not a mount, and is allowed).
  */
 import { chmod, lstat, opendir, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mountId } from '../../native/libc.js';
+import { LibcError, mountId } from '../../native/libc.js';
 import { canonicalDir, isMountPoint, mountsUnder } from '../../native/mountinfo.js';
 import { run } from '../../native/run.js';
 import { SdmeError } from '../errors.js';
@@ -57,17 +59,32 @@ export async function safeRemoveDir(dir: string, opts: SafeRemoveOptions = {}): 
   if (remaining.length > 0) {
     throw new SdmeError(`refusing to remove ${dir}: stale mounts could not be unmounted: ${remaining.join(', ')}`);
   }
-  await removeTree(base, { dev: top.dev, mnt: mountId(base) });
+  await removeTree(base, { dev: top.dev, mnt: tryMountId(base) });
 }
 
 interface Origin {
   dev: number;
-  mnt: bigint;
+  /** undefined when the kernel cannot report mount IDs */
+  mnt: bigint | undefined;
+}
+
+function tryMountId(path: string): bigint | undefined {
+  try {
+    return mountId(path);
+  } catch (e) {
+    if (e instanceof LibcError && (e.code === 'ENOSYS' || e.code === 'EINVAL')) return undefined;
+    throw e;
+  }
+}
+
+function sameMount(path: string, devNow: number, origin: Origin): boolean {
+  if (origin.mnt !== undefined) return mountId(path) === origin.mnt;
+  return devNow === origin.dev;
 }
 
 async function removeTree(path: string, origin: Origin): Promise<void> {
   const st = await lstat(path);
-  if (st.dev !== origin.dev || mountId(path) !== origin.mnt) {
+  if (!sameMount(path, st.dev, origin)) {
     throw new SdmeError(`refusing to remove ${path}: it is on another mount than the directory being removed`);
   }
   // u+rwx so we can list and unlink entries (no symlink following: lstat above)
