@@ -25,43 +25,51 @@ async function must(cmd: string, args: string[]): Promise<string> {
   return r.stdout;
 }
 
+/** Overlay of / under containers/NAME, a state file, and nspawn as sdme@NAME.service (like sdme's template). */
+async function startContainer(ctx: Ctx, name: string, nspawnArgs: string[]): Promise<void> {
+  const dir = ctx.layout.containerDir(name);
+  for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d), { recursive: true });
+  await must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=/,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
+  await ensureStateDir(ctx.layout);
+  await writeState(ctx.layout, emptyState(name));
+  await must('systemd-run', [
+    `--unit=sdme@${name}.service`, '-p', 'Slice=machine.slice', '-p', 'Delegate=yes', '-p', 'Type=notify', '-p', 'KillMode=mixed',
+    '-p', 'TasksMax=16384',
+    'systemd-nspawn', `--directory=${dir}/merged`, `--machine=${name}`, '--keep-unit', ...nspawnArgs, '--boot',
+  ]);
+  for (let i = 0; i < 100; i++) {
+    const r = await run('machinectl', ['show', name, '-p', 'Leader', '--value'], { timeoutMs: 5000 });
+    if (r.exitCode === 0 && Number(r.stdout.trim()) > 0) return;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`machine ${name} did not register`);
+}
+
+async function stopContainer(ctx: Ctx, name: string): Promise<void> {
+  const dir = ctx.layout.containerDir(name);
+  await run('systemctl', ['stop', `sdme@${name}.service`], { timeoutMs: 60_000 });
+  await run('systemctl', ['reset-failed', `sdme@${name}.service`], { timeoutMs: 10_000 });
+  await run('umount', [`${dir}/merged`], { timeoutMs: 10_000 });
+  rmSync(dir, { recursive: true, force: true });
+  await removeStateFile(ctx.layout, name).catch(() => {});
+}
+
 describe.skipIf(!inSystemdHost)('sdme inspect on a live nspawn container', () => {
   let ctx: Ctx;
-  let dir: string;
   let bindSrc: string;
   let report: IsolationReport;
 
   beforeAll(async () => {
     ctx = await makeCtx({ configPath: '/nonexistent/sdme.conf' });
-    dir = ctx.layout.containerDir(NAME);
     bindSrc = join(ctx.layout.datadir, 'inspe2e-bindsrc');
-    for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d), { recursive: true });
     mkdirSync(bindSrc, { recursive: true });
-    await must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=/,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
-    await ensureStateDir(ctx.layout);
-    await writeState(ctx.layout, emptyState(NAME));
-    await must('systemd-run', [
-      `--unit=${UNIT}`, '-p', 'Slice=machine.slice', '-p', 'Delegate=yes', '-p', 'Type=notify', '-p', 'KillMode=mixed',
-      '-p', 'TasksMax=16384',
-      'systemd-nspawn', `--directory=${dir}/merged`, `--machine=${NAME}`, '--keep-unit',
-      '--drop-capability=CAP_SYS_PTRACE', '--no-new-privileges=yes', '--private-network',
-      `--bind-ro=${bindSrc}:/mnt/inspect-ro`, '--boot',
-    ]);
-    for (let i = 0; i < 100; i++) {
-      const r = await run('machinectl', ['show', NAME, '-p', 'Leader', '--value'], { timeoutMs: 5000 });
-      if (r.exitCode === 0 && Number(r.stdout.trim()) > 0) break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    await startContainer(ctx, NAME, ['--drop-capability=CAP_SYS_PTRACE', '--no-new-privileges=yes', '--private-network', `--bind-ro=${bindSrc}:/mnt/inspect-ro`]);
     report = await inspectContainer(ctx, NAME.slice(0, 5)); // unique prefix resolves through the state dir
   });
 
   afterAll(async () => {
-    await run('systemctl', ['stop', UNIT], { timeoutMs: 60_000 });
-    await run('systemctl', ['reset-failed', UNIT], { timeoutMs: 10_000 });
-    await run('umount', [`${dir}/merged`], { timeoutMs: 10_000 });
-    rmSync(dir, { recursive: true, force: true });
+    await stopContainer(ctx, NAME);
     rmSync(bindSrc, { recursive: true, force: true });
-    await removeStateFile(ctx.layout, NAME).catch(() => {});
   });
 
   it('decodes the bounding set: SYS_PTRACE dropped, NET_ADMIN added, limited by the host set', () => {
@@ -114,5 +122,29 @@ describe.skipIf(!inSystemdHost)('sdme inspect on a live nspawn container', () =>
     expect(table).toMatch(/^ROW\s+THIS CONTAINER\s+DOCKER\s+PODMAN/m);
     expect(table).toMatch(/capabilities \(bounding\)\s+\d+ caps\s+14 caps\s+11 caps/);
     expect(table).toContain('-SYS_PTRACE');
+  });
+});
+
+describe.skipIf(!inSystemdHost)('sdme inspect on a live --read-only container with host networking', () => {
+  const name = 'inspro';
+  let ctx: Ctx;
+  let report: IsolationReport;
+
+  beforeAll(async () => {
+    ctx = await makeCtx({ configPath: '/nonexistent/sdme.conf' });
+    await startContainer(ctx, name, ['--read-only']);
+    report = await inspectContainer(ctx, name);
+  });
+  afterAll(async () => stopContainer(ctx, name));
+
+  it('sees a read-only root, the host network namespace and no NoNewPrivs', () => {
+    expect(report.rootReadOnly).toBe(true);
+    expect(report.rows.find((r) => r.key === 'rootfs')).toMatchObject({ value: 'read-only', verdict: 'stronger' });
+    expect(report.namespaces.find((n) => n.kind === 'net')?.private).toBe(false);
+    expect(report.rows.find((r) => r.key === 'net')?.verdict).toBe('weaker');
+    expect(report.noNewPrivs).toBe(false);
+    // without --private-network nspawn does not add NET_ADMIN
+    expect(report.capabilities.bounding).not.toContain('CAP_NET_ADMIN');
+    expect(report.capabilities.bounding).toContain('CAP_SYS_PTRACE');
   });
 });
