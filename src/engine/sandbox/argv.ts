@@ -9,6 +9,8 @@ export interface SandboxArgvInput {
   data: string;
   /** project checkout bound at the same path inside */
   checkout?: string;
+  /** 32 hex digits: the sandbox's machine id (so it is not the host's) */
+  machineId: string;
   /** read-only binds (same path inside), e.g. node for a debootstrap root */
   roBinds?: string[];
 }
@@ -22,6 +24,7 @@ export function buildSandboxArgv(i: SandboxArgvInput): string[] {
     '--register=no',
     '--keep-unit',
     `--machine=${i.name}`,
+    `--uuid=${i.machineId}`,
     '--private-network',
     '--console=read-only',
     `--bind=${i.data}:/var/lib/sdme`,

@@ -3,7 +3,7 @@
  * opaque /etc/systemd/system and /var/log (the host's enablements and logs stay
  * out), the unit links the clone needs (units.ts), and node for a debootstrap root.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { lsetxattr } from '../../native/libc.js';
 import { cloneUnitLinks } from './units.js';
@@ -34,7 +34,27 @@ function haveUnitIn(lower: string): (unit: string) => boolean {
   return (unit) => ['lib/systemd/system', 'usr/lib/systemd/system'].some((d) => existsSync(join(lower, d, unit)));
 }
 
-export function prepareUpper(upper: string, lower: string): void {
+/** Identity files, as sdme writes them for host clones (lifecycle.md §2.8). */
+export function identityFiles(name: string): Record<string, string> {
+  return {
+    // empty: systemd gives the sandbox a transient id instead of the host's
+    'etc/machine-id': '',
+    'etc/hostname': `${name}\n`,
+    'etc/hosts': `127.0.0.1 localhost ${name}\n::1 localhost ${name}\n`,
+    // the host's mounts are not the sandbox's
+    'etc/fstab': '# sdme sandbox: the host fstab is hidden\n',
+  };
+}
+
+export function prepareUpper(upper: string, lower: string, name: string): void {
+  mkdirSync(join(upper, 'etc'), { recursive: true, mode: 0o755 });
+  for (const [rel, text] of Object.entries(identityFiles(name))) writeFileSync(join(upper, rel), text, { mode: 0o644 });
+  // systemd seeds an empty machine-id from a regular /var/lib/dbus/machine-id
+  // (the host's id) before nspawn's --uuid: point it at /etc/machine-id instead
+  if (existsSync(join(lower, 'var/lib/dbus'))) {
+    mkdirSync(join(upper, 'var/lib/dbus'), { recursive: true, mode: 0o755 });
+    symlinkSync('/etc/machine-id', join(upper, 'var/lib/dbus/machine-id'));
+  }
   for (const d of OPAQUE_DIRS) {
     const p = join(upper, d);
     mkdirSync(p, { recursive: true, mode: 0o755 });

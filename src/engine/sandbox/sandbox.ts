@@ -3,6 +3,7 @@
  * cached debootstrap root) booted with systemd-nspawn in its own network
  * namespace. e2e tests run inside it through nsenter.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { mount, MNT_DETACH, umount2 } from '../../native/libc.js';
 import { run } from '../../native/run.js';
@@ -146,11 +147,18 @@ async function bringUp(o: SandboxUpOptions, p: SandboxPaths, nspawn: string, nse
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   // the overlay root takes upper's mode: 0755, or non-root services cannot traverse /
   for (const d of [p.upper, p.work, p.merged, p.data]) mkdirSync(d, { mode: 0o755 });
-  prepareUpper(p.upper, lower);
+  prepareUpper(p.upper, lower, p.name);
   const roBinds = want === 'debootstrap' ? nodeBindsForForeignRoot(p.upper, process.execPath) : [];
   mount('overlay', p.merged, 'overlay', 0, `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`);
 
-  const argv = buildSandboxArgv({ name: p.name, merged: p.merged, data: p.data, checkout: o.bindCheckout, roBinds });
+  const argv = buildSandboxArgv({
+    name: p.name,
+    merged: p.merged,
+    data: p.data,
+    checkout: o.bindCheckout,
+    roBinds,
+    machineId: randomBytes(16).toString('hex'),
+  });
   const nspawnPid = await spawnDetached(nspawn, argv, p.consoleLog);
   const record: SandboxRecord = {
     name: p.name,
