@@ -4,9 +4,13 @@
  * the engine, and prints per cli-surface.md (progress to stderr, names to
  * stdout).
  */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { listStateNames, resolveName } from '../engine/catalogue/container-state.js';
+import { isValidName } from '../engine/catalogue/names.js';
 import { unitName } from '../engine/catalogue/paths.js';
+import { exists } from '../engine/containers/common.js';
 import type { Ctx } from '../engine/context.js';
 import { createContainer } from '../engine/containers/create.js';
 import { disableContainer, enableContainer } from '../engine/containers/enable.js';
@@ -18,9 +22,9 @@ import { startContainer } from '../engine/containers/start.js';
 import { stopContainer, type StopMode } from '../engine/containers/stop.js';
 import { SdmeError } from '../engine/errors.js';
 import { formatIsolationTable, inspectContainer } from '../engine/security/inspect.js';
-import { createFlagsToState } from '../engine/security/presets.js';
+import { createFlagsToState, type CreateHostFacts } from '../engine/security/create-flags.js';
 import { SystemdClient } from '../engine/systemd/dbus.js';
-import type { ContainerStatus } from '../engine/types.js';
+import type { ContainerState, ContainerStatus } from '../engine/types.js';
 import type { CliApp } from './app.js';
 import { runBatch } from './batch.js';
 import { addCreateOptions, collectCreateFlags, parseTimeout, type CliCreateFlags } from './create-flags.js';
@@ -60,10 +64,37 @@ async function targets(
   return [...(await statuses(ctx, client))].filter(([, s]) => pick(s)).map(([n]) => n);
 }
 
+/** Host facts createFlagsToState needs: systemd version, pods, OCI app units, device binds. */
+async function hostFacts(ctx: Ctx, client: SystemdClient, flags: CliCreateFlags): Promise<CreateHostFacts> {
+  const pods: string[] = [];
+  for (const e of await readdir(ctx.layout.podsDir, { withFileTypes: true }).catch(() => [])) {
+    if (e.isDirectory() && (await exists(ctx.layout.podState(e.name)))) pods.push(e.name);
+  }
+  const hostDevices = new Set<string>();
+  for (const b of flags.binds) {
+    const host = b.split(':')[0] ?? '';
+    const st = await stat(host).catch(() => undefined);
+    if (st && (st.isBlockDevice() || st.isCharacterDevice())) hostDevices.add(host);
+  }
+  let rootfsHasOciApp: boolean | undefined;
+  if (flags.fs !== undefined && isValidName(flags.fs)) {
+    rootfsHasOciApp = false;
+    for (const dir of ['etc/systemd/system', 'etc/systemd/system.control']) {
+      const names = await readdir(join(ctx.layout.fsPath(flags.fs), dir)).catch(() => [] as string[]);
+      if (names.some((n) => /^sdme-oci-.+\.service$/.test(n))) rootfsHasOciApp = true;
+    }
+  }
+  return { systemdVersion: await client.version(), pods, hostDevices, rootfsHasOciApp };
+}
+
 /** CLI flags -> validated state via the shared engine validation; notes printed. */
-async function flagsToState(ctx: Ctx, flags: CliCreateFlags) {
-  const r = await createFlagsToState(flags, ctx.config, { layout: ctx.layout });
+async function flagsToState(ctx: Ctx, client: SystemdClient, flags: CliCreateFlags): Promise<ContainerState> {
+  const r = createFlagsToState(flags, ctx.config, await hostFacts(ctx, client, flags));
   for (const n of r.notes) ctx.note(n);
+  if (r.storage === 'btrfs') throw new SdmeError('btrfs storage is not supported by this sdme (use --storage overlay)');
+  if (r.disk !== undefined) ctx.note('warning: --disk only applies to btrfs storage; ignored for overlay');
+  if (r.usernsNested > 0) throw new SdmeError('--userns-nested is not supported yet');
+  if (r.ociEnv.length > 0) throw new SdmeError('--oci-env is not supported yet (no OCI app support in create)');
   return r.state;
 }
 
@@ -75,15 +106,13 @@ export function registerContainerCommands(program: Command, app: CliApp): void {
       const flags = collectCreateFlags(o);
       const timeout = parseTimeout(o.timeout);
       if (timeout !== undefined && o.started !== true) throw new SdmeError('-t/--timeout is only valid with --started');
-      const state = await flagsToState(ctx, flags);
-      if (state.name !== '') app.io.err(`creating '${state.name}'`);
-      const name = await createContainer(ctx, state);
-      if (state.name === '') app.io.err(`creating '${name}'`);
       await withClient(async (client) => {
+        const state = await flagsToState(ctx, client, flags);
+        const name = await createNamed(ctx, app, state, client);
         if (flags.enable) await enableContainer(ctx, name, { client });
         if (o.started === true) await startOrRemove(ctx, app, name, timeout, client);
+        app.io.out(name);
       });
-      app.io.out(name);
     },
   );
 
@@ -98,15 +127,13 @@ export function registerContainerCommands(program: Command, app: CliApp): void {
     const ctx = await app.ctx();
     const flags = collectCreateFlags(o);
     const timeout = parseTimeout(o.timeout);
-    const state = await flagsToState(ctx, flags);
-    if (state.rootfs === '' && flags.hardened) {
-      ctx.note('note: --hardened host clone: the private network has no internet access');
-      ctx.note('note: --hardened host clone: sudo does not work (no new privileges)');
-    }
-    if (state.name !== '') app.io.err(`creating '${state.name}'`);
-    const name = await createContainer(ctx, state);
-    if (state.name === '') app.io.err(`creating '${name}'`);
     await withClient(async (client) => {
+      const state = await flagsToState(ctx, client, flags);
+      if (state.rootfs === '' && flags.hardened) {
+        ctx.note('note: --hardened host clone: the private network has no internet access');
+        ctx.note('note: --hardened host clone: sudo does not work (no new privileges)');
+      }
+      const name = await createNamed(ctx, app, state, client);
       if (flags.enable) await enableContainer(ctx, name, { client });
       await startOrRemove(ctx, app, name, timeout, client);
       app.io.out(name);
@@ -367,6 +394,16 @@ function batchCommon(app: CliApp, ctx: Ctx) {
     verbose: app.verbose(),
     resolve: (input: string) => resolveName(ctx.layout, input),
   };
+}
+
+/** create with the `creating 'N'` line (after the name is known when generated). */
+async function createNamed(ctx: Ctx, app: CliApp, state: ContainerState, client: SystemdClient): Promise<string> {
+  if (state.name !== '') app.io.err(`creating '${state.name}'`);
+  const name = await createContainer(ctx, state, {
+    listMachines: async () => (await client.listMachines()).map((m) => m.name),
+  });
+  if (state.name === '') app.io.err(`creating '${name}'`);
+  return name;
 }
 
 /** `--started` / `new`: start and wait; on failure remove the container and rethrow. */

@@ -36,3 +36,24 @@ describe('hostSubmounts (host-clone per-submount overlays)', () => {
     expect(hostSubmounts(parseMountinfo(text), ['/var/lib/sdme'])).toEqual(['var/logs', 'work/main']);
   });
 });
+
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listSubmounts } from '../../src/engine/containers/list.js';
+
+describe('listSubmounts (ps MOUNTS / JSON submounts, real dirs)', () => {
+  it('finds REL with upper+work, including a top-level dir named work and nested ones', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'sdme-subs-'));
+    try {
+      for (const rel of ['work/main', 'boot', 'boot/efi', 'home']) {
+        await mkdir(join(d, rel, 'upper'), { recursive: true });
+        await mkdir(join(d, rel, 'work'), { recursive: true });
+      }
+      expect(await listSubmounts(d)).toEqual(['boot', 'boot/efi', 'home', 'work/main']);
+      expect(await listSubmounts(join(d, 'missing'))).toEqual([]);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+});

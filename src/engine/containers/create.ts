@@ -63,6 +63,10 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
     if (await nameTakenOnDisk(L, name)) throw new SdmeError(`container '${name}' already exists`);
   }
 
+  for (const b of spec.binds) {
+    if (!(await exists(b.host))) throw new SdmeError(`bind source '${b.host}' does not exist`);
+  }
+
   let fsLock: Lock | undefined;
   if (spec.rootfs !== '') {
     validateName(spec.rootfs, 'rootfs');

@@ -69,19 +69,20 @@ async function osCascade(ctx: Ctx, name: string, rootfs: string): Promise<string
   return 'unknown';
 }
 
-/** Relative paths with a submounts/REL/upper dir. */
-async function listSubmounts(dir: string, rel = ''): Promise<string[]> {
+/** Relative paths REL that have submounts/REL/{upper,work} (nested ones included). */
+export async function listSubmounts(dir: string, rel = ''): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(join(dir, rel), { withFileTypes: true });
   } catch {
     return [];
   }
-  const out: string[] = [];
-  for (const e of entries) {
-    if (!e.isDirectory()) continue;
-    if (e.name === 'upper' && rel !== '') out.push(rel);
-    else if (e.name !== 'work' && e.name !== 'upper') out.push(...(await listSubmounts(dir, rel ? `${rel}/${e.name}` : e.name)));
+  const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  const leaf = rel !== '' && dirs.includes('upper') && dirs.includes('work');
+  const out: string[] = leaf ? [rel] : [];
+  for (const d of dirs) {
+    if (leaf && (d === 'upper' || d === 'work')) continue;
+    out.push(...(await listSubmounts(dir, rel ? `${rel}/${d}` : d)));
   }
   return out.sort();
 }
