@@ -197,7 +197,7 @@ describe('pure helpers', () => {
     ['start', 'inactive', 'exit-code', 'failed'],
     ['start', 'failed', 'exit-code', 'failed'],
     ['start', 'activating', 'exit-code', 'failed'],
-    ['start', '', undefined, 'failed'],
+    ['start', '', undefined, 'done'],
     ['stop', 'inactive', 'success', 'done'],
     ['stop', 'failed', 'exit-code', 'done'],
     ['stop', '', undefined, 'done'],

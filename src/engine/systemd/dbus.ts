@@ -29,9 +29,11 @@ export const DEFAULT_SYSTEM_BUS = 'unix:path=/run/dbus/system_bus_socket';
 /** What the client needs from a bus connection (dbus-next MessageBus, or a fake in unit tests). */
 export interface BusTransport {
   call(msg: Message): Promise<Message | null>;
-  on(event: 'message', fn: (m: Message) => void): unknown;
-  on(event: 'error', fn: (e: unknown) => void): unknown;
-  removeListener(event: 'message' | 'error', fn: (...a: never[]) => void): unknown;
+  // 'message' (Message) and 'error' (unknown) events
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: 'message' | 'error', fn: (...a: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  removeListener(event: 'message' | 'error', fn: (...a: any[]) => void): unknown;
   disconnect(): void;
 }
 
@@ -40,7 +42,7 @@ export type JobResult = 'done' | 'canceled' | 'timeout' | 'failed' | 'dependency
 export interface JobOutcome {
   /** JobRemoved result, or deduced from unit state when the signal was lost; 'timeout' when our wait ran out */
   result: JobResult;
-  /** unit ActiveState after the job ('' when the unit is not loaded) */
+  /** unit ActiveState after the job; '' = not loaded (systemd unloads inactive units soon after they stop) */
   activeState: string;
   /** unit Result property (service/mount/... interface), when readable */
   unitResult?: string;
@@ -181,7 +183,8 @@ export function mapDbusError(e: unknown, ctx: { machine?: string; unit?: string;
 /** Decide a job's outcome from unit state when its JobRemoved signal never came. */
 export function deduceJobResult(kind: 'start' | 'stop', activeState: string, unitResult: string | undefined): JobResult {
   if (kind === 'stop') return activeState === 'inactive' || activeState === 'failed' || activeState === '' ? 'done' : 'failed';
-  if (activeState === 'failed' || activeState === '') return 'failed';
+  // '' = not loaded: garbage-collected after going inactive; failed units stay loaded
+  if (activeState === 'failed') return 'failed';
   if (unitResult !== undefined && unitResult !== 'success') return 'failed';
   return 'done';
 }
@@ -297,6 +300,8 @@ export interface ClientOptions {
   callTimeoutMs?: number;
   /** job poll interval, default 250 ms */
   jobPollMs?: number;
+  /** test hook: drop every JobRemoved, as if all were lost in a daemon-reload (forces the poll path) */
+  ignoreJobSignals?: boolean;
 }
 
 export interface ClientStats {
@@ -317,6 +322,7 @@ export class SystemdClient {
   private readonly bus: BusTransport;
   private readonly callTimeoutMs: number;
   private readonly jobPollMs: number;
+  private readonly ignoreJobSignals: boolean;
   private closed = false;
   private readonly pending = new Set<(e: Error) => void>();
   private readonly matches = new Set<string>();
@@ -335,6 +341,7 @@ export class SystemdClient {
     this.bus = bus;
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
     this.jobPollMs = opts.jobPollMs ?? 250;
+    this.ignoreJobSignals = opts.ignoreJobSignals ?? false;
     bus.on('message', this.onMessage);
     bus.on('error', this.onError);
   }
@@ -363,6 +370,7 @@ export class SystemdClient {
   private readonly onMessage = (m: Message): void => {
     if (m.type !== SIGNAL) return;
     if (m.path === SD_PATH && m.interface === SD_MGR && m.member === 'JobRemoved') {
+      if (this.ignoreJobSignals) return;
       const [, job, unit, result] = m.body as [number, string, string, string];
       const w = this.jobWaiters.get(job);
       if (w) {
@@ -483,7 +491,8 @@ export class SystemdClient {
     const err = new SdmeError('D-Bus connection is closed');
     for (const rej of [...this.pending]) rej(err);
     this.machineListeners.clear();
-    this.bus.removeListener('message', this.onMessage as (...a: never[]) => void);
+    this.bus.removeListener('message', this.onMessage);
+    this.bus.removeListener('error', this.onError);
     try {
       this.bus.disconnect();
     } catch {
