@@ -232,6 +232,22 @@ export function wrapSegments(segs: Segment[], width: number): Segment[][] {
   let row: Segment[] = [];
   let used = 0;
   for (const seg of segs) {
+    if (/^[\x20-\x7e]*$/.test(seg.text)) {
+      // fast path: printable ASCII is one cell per character
+      let t = seg.text;
+      while (t.length) {
+        if (used >= w) {
+          rows.push(row);
+          row = [];
+          used = 0;
+        }
+        const take = t.slice(0, w - used);
+        row.push({ text: take, style: seg.style });
+        used += take.length;
+        t = t.slice(take.length);
+      }
+      continue;
+    }
     let piece = '';
     for (const { segment: g } of segmenter.segment(seg.text)) {
       const gw = stringWidth(g);

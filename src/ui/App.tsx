@@ -289,6 +289,7 @@ export function App(p: AppProps) {
   };
 
   const doCommand = (cmd: Command): boolean => {
+    const ui = p.ui.getState();
     const inJournal = ui.focus === 'journal' && feed !== null;
     switch (cmd) {
       case 'quit': p.onQuit(); return true;
@@ -339,7 +340,9 @@ export function App(p: AppProps) {
     }
     const move = (d: number) => {
       if (names.length === 0) return;
-      const i = Math.max(0, Math.min(names.length - 1, selIdx + d));
+      const u = p.ui.getState();
+      const cur = resolveSelection(names, u.selected[u.tab], u.selIndex[u.tab]);
+      const i = Math.max(0, Math.min(names.length - 1, cur + d));
       set((u) => ({ selected: { ...u.selected, [u.tab]: names[i]! }, selIndex: { ...u.selIndex, [u.tab]: i } }));
     };
     const page = Math.max(1, L.list - 2);
@@ -371,6 +374,8 @@ export function App(p: AppProps) {
 
   useInput((input: string, key: Key) => {
     const k = keyName(input, key);
+    // read the freshest UI state: several keys may arrive before a re-render
+    const ui = p.ui.getState();
     const o = ui.overlay;
     if (o?.kind === 'help') {
       set({ overlay: null });

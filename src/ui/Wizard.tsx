@@ -43,12 +43,12 @@ export function Wizard({ wiz, ctx, cols, height }: { wiz: WizardState; ctx: WizC
   const preview = createCommandLine(wiz.flags);
   const iso = wiz.validation?.isolation;
   const right: React.ReactNode[] = [];
-  right.push(<Text key="h" bold>{'isolation          this        docker'}</Text>);
+  right.push(<Text key="h" bold>{'isolation          this                docker'}</Text>);
   for (const it of iso?.items ?? []) {
     right.push(
       <Text key={it.label} wrap="truncate-end">
         <Text color={theme.muted}>{fitCell(it.label, 19)}</Text>
-        <Text color={it.verdict === 'stronger' ? theme.ok : it.verdict === 'weaker' ? theme.error : undefined}>{fitCell(it.ours, 12)}</Text>
+        <Text color={it.verdict === 'stronger' ? theme.ok : it.verdict === 'weaker' ? theme.error : undefined}>{fitCell(it.ours, 19) + ' '}</Text>
         {it.docker}
       </Text>,
     );

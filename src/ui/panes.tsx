@@ -126,7 +126,7 @@ export function DetailPane(p: {
       );
       for (const it of p.iso.items) {
         const col = it.verdict === 'stronger' ? theme.ok : it.verdict === 'weaker' ? theme.error : undefined;
-        const mark = it.verdict === 'stronger' ? '+' : it.verdict === 'weaker' ? '-' : ' ';
+        const mark = it.verdict === 'stronger' ? '+' : it.verdict === 'weaker' ? '!' : ' ';
         rows.push(
           <Text key={'iso' + it.label} wrap="truncate-end">
             <Text color={theme.muted}>{fitCell(it.label, lw)}</Text>
