@@ -138,6 +138,7 @@ describe('SystemdClient against the sandbox systemd', () => {
     expect((await client.unitStates([])).size).toBe(0);
     expect(await client.stopUnit('sdme-e2e-nope.service')).toMatchObject({ result: 'done', activeState: '' });
     await client.resetFailedUnit('sdme-e2e-nope.service');
+    expect((await client.startUnit('sdme-e2e-false.service', { timeoutMs: 10_000 })).result).toBe('failed');
     expect(await client.unitProperty('sdme-e2e-false.service', 'ActiveState')).toBe('failed');
     await client.resetFailedUnit('sdme-e2e-false.service');
     expect(['inactive', undefined]).toContain(await client.unitProperty('sdme-e2e-false.service', 'ActiveState'));
@@ -153,6 +154,23 @@ describe('SystemdClient against the sandbox systemd', () => {
     expect(r).toBe('timeout');
     expect(ms).toBeLessThan(2500);
     expect(client.stats().machineListeners).toBe(0);
+  });
+});
+
+describe('bus-side match rules', () => {
+  it('dbus-daemon sees exactly our 3 rules after many waits (JobRemoved, MachineNew, MachineRemoved)', async () => {
+    for (let i = 0; i < 20; i++) {
+      await client.startUnit('sdme-e2e-true.service', { timeoutMs: 10_000 });
+      expect(await waitForBoot(client, 'sdme-e2e-nope', { timeoutMs: 30 })).toBe('timeout');
+      expect(await waitForShutdown(client, 'sdme-e2e-nope', 'sdme-e2e-nope.service', { timeoutMs: 1000 })).toBe('stopped');
+    }
+    const r = await run('busctl', ['--json=short', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus',
+      'org.freedesktop.DBus.Debug.Stats', 'GetConnectionStats', 's', client.uniqueName!]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const stats = JSON.parse(r.stdout).data[0] as Record<string, { data: number }>;
+    expect(stats.MatchRules!.data).toBe(3);
+    expect(stats.PeakMatchRules!.data).toBe(3);
+    expect(client.stats()).toMatchObject({ matchRules: 3, addMatchCalls: 3, machineListeners: 0, jobWaiters: 0 });
   });
 });
 

@@ -471,6 +471,11 @@ export class SystemdClient {
     return this.machineSignals;
   }
 
+  /** Our unique connection name on the bus (":1.N"), once connected. */
+  get uniqueName(): string | undefined {
+    return (this.bus as unknown as { name?: string | null }).name ?? undefined;
+  }
+
   /** Counters for tests: match rules and listeners must not grow with use. */
   stats(): ClientStats {
     return {
