@@ -177,3 +177,21 @@ describe('ports', () => {
     (p) => expect(() => parsePort(p)).toThrow(/^invalid --port/),
   );
 });
+
+describe('inspectBindHosts (real files)', async () => {
+  const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { inspectBindHosts } = await import('../../src/engine/security/bind-hosts.js');
+  it('finds devices, accepts odd names, refuses missing paths', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sdme-binds-'));
+    try {
+      const odd = join(dir, 'with space $HOME %i "q" back\\slash');
+      mkdirSync(odd);
+      expect(await inspectBindHosts([{ host: odd }, { host: '/dev/null' }])).toEqual(new Set(['/dev/null']));
+      await expect(inspectBindHosts([{ host: join(dir, 'missing') }])).rejects.toThrow(/bind host path '.*missing' does not exist .*ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
