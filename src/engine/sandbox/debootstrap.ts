@@ -42,7 +42,8 @@ export function aptMirror(sourcesTexts: readonly string[]): string | undefined {
       const uris = /^URIs:\s*(\S+)/m.exec(stanza)?.[1];
       const suites = /^Suites:\s*(.+)$/m.exec(stanza)?.[1] ?? '';
       const enabled = !/^Enabled:\s*no/im.test(stanza);
-      if (uris && enabled && /^deb\b/m.test(/^Types:\s*(.+)$/m.exec(stanza)?.[1] ?? '') && !/-security\b/.test(suites)) {
+      const types = (/^Types:\s*(.+)$/m.exec(stanza)?.[1] ?? '').split(/\s+/);
+      if (uris && enabled && types.includes('deb') && !/-security\b/.test(suites)) {
         return uris;
       }
     }

@@ -14,7 +14,7 @@ import { ensureDebootstrapRoot, hasSystemd } from './debootstrap.js';
 import { lockSandbox } from './lock.js';
 import { mountsUnder, unmountAndRemove } from './mounts.js';
 import { SANDBOX_BASE, SANDBOX_CACHE, sandboxPaths, validateSandboxName, type SandboxPaths } from './paths.js';
-import { findLeader, findNspawn, isAlive, isNspawnFor, readCmdline, readStat } from './procs.js';
+import { childrenOf, findLeader, findNspawn, isAlive, isNspawnFor, readCmdline, readStat } from './procs.js';
 import { spawnDetached } from './spawn.js';
 import { readRecord, writeRecord, type SandboxRecord } from './state.js';
 import { requireTool } from './tools.js';
@@ -124,7 +124,8 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxUpResult> {
       const record = await bringUp(o, p, nspawn, nsenter);
       return { record, started: true, bootMs: Date.now() - t0 };
     } catch (e) {
-      await teardown(p, readRecord(p.stateFile), nsenter, o.note).catch(() => undefined);
+      // a half-booted systemd may not power off: kill it
+      await teardown(p, readRecord(p.stateFile), undefined, o.note, 0).catch(() => undefined);
       throw e;
     }
   } finally {
@@ -200,7 +201,8 @@ async function bringUp(o: SandboxUpOptions, p: SandboxPaths, nspawn: string, nse
       if (state === 'degraded') o.note?.(`sandbox '${p.name}' booted degraded (see: sdme sandbox run -- systemctl --failed)`);
       return record;
     }
-    if (state === 'maintenance' || state === 'stopping' || state === 'offline') throw fail(`systemd is ${state}`);
+    // 'offline' and connection errors are normal while PID 1 sets up its sockets
+    if (state === 'maintenance' || state === 'stopping') throw fail(`systemd is ${state}`);
     await sleep(100);
   }
 }
@@ -211,33 +213,36 @@ async function teardown(
   record: SandboxRecord | undefined,
   nsenter: string | undefined,
   note?: (msg: string) => void,
+  graceMs = 30_000,
 ): Promise<void> {
-  const pids = new Set(findNspawn(p.name));
-  if (record && isAlive(record.nspawnPid) && isNspawnFor(readCmdline(record.nspawnPid), p.name)) pids.add(record.nspawnPid);
-  const alive = () => [...pids].filter(isAlive);
-  if (alive().length > 0) {
+  // re-scanned each time: nspawn forks helpers that look like it until they exec
+  const alive = () => {
+    const pids = new Set(findNspawn(p.name));
+    if (record && isAlive(record.nspawnPid) && isNspawnFor(readCmdline(record.nspawnPid), p.name)) pids.add(record.nspawnPid);
+    return [...pids];
+  };
+  if (alive().length > 0 && graceMs > 0) {
     for (const pid of alive()) {
       const leader = findLeader(pid);
-      if (leader && nsenter) {
-        await run(nsenter, ['-t', String(leader), '-a', 'systemctl', 'poweroff', '--no-block'], { timeoutMs: 10_000 });
-      } else {
-        signalPid(pid, 'SIGTERM');
-      }
+      const off = leader && nsenter
+        ? await run(nsenter, ['-t', String(leader), '-a', 'systemctl', 'poweroff', '--no-block'], { timeoutMs: 10_000 })
+        : undefined;
+      // nspawn turns SIGTERM into an orderly shutdown request to the container's init
+      if (off?.exitCode !== 0) signalPid(pid, 'SIGTERM');
     }
-    await waitGone(alive, 30_000);
-    if (alive().length > 0) {
-      note?.(`sandbox '${p.name}' did not power off in time: killing it`);
-      for (const pid of alive()) {
-        // killing nspawn alone leaves the container's init (and its pid namespace) running
-        const leader = findLeader(pid);
-        if (leader) signalPid(leader, 'SIGKILL');
-        const pgid = readStat(pid)?.pgid;
-        if (pgid && pgid === pid) signalPid(-pgid, 'SIGKILL');
-        signalPid(pid, 'SIGKILL');
-      }
-      await waitGone(alive, 10_000);
-      if (alive().length > 0) throw new SdmeError(`could not stop systemd-nspawn of sandbox '${p.name}' (pid ${alive().join(', ')})`);
+    await waitGone(alive, graceMs);
+    if (alive().length > 0) note?.(`sandbox '${p.name}' did not power off in time: killing it`);
+  }
+  if (alive().length > 0) {
+    for (const pid of alive()) {
+      // killing nspawn alone leaves the container's init (and its pid namespace) running
+      for (const child of childrenOf(pid)) signalPid(child, 'SIGKILL');
+      const pgid = readStat(pid)?.pgid;
+      if (pgid && pgid === pid) signalPid(-pgid, 'SIGKILL');
+      signalPid(pid, 'SIGKILL');
     }
+    await waitGone(alive, 10_000);
+    if (alive().length > 0) throw new SdmeError(`could not stop systemd-nspawn of sandbox '${p.name}' (pid ${alive().join(', ')})`);
   }
   cleanupUnixExport(p.name);
   if (existsSync(p.dir)) unmountAndRemove(p.dir);
