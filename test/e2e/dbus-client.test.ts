@@ -157,6 +157,29 @@ describe('SystemdClient against the sandbox systemd', () => {
   });
 });
 
+describe('journal with odd messages (journal-odd-messages.md)', () => {
+  it('history and follow: every entry, in order, decoded', async () => {
+    const unit = `sdme-e2e-odd-${Date.now()}.service`; // fresh unit: no earlier runs in its history
+    const script =
+      "printf 'plain\\n'; printf 'cr-at-end\\r\\n'; printf '\\033[32mgreen \\033[0m\\n'; printf '\\377\\376 bad\\n'; " +
+      "head -c 10000 /dev/zero | tr '\\0' x; printf '\\n'; printf 'before-sleep\\n'; sleep 1; printf 'after-sleep\\n'; sleep 30";
+    const ac = new AbortController();
+    const r = await run('systemd-run', [`--unit=${unit}`, '--collect', 'sh', '-c', script]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const got: string[] = [];
+    try {
+      for await (const e of readJournal({ unit, follow: true, lines: 100, signal: ac.signal })) {
+        if (e.identifier !== 'sh') continue;
+        got.push(e.message);
+        if (e.message === 'after-sleep') ac.abort();
+      }
+    } finally {
+      await run('systemctl', ['stop', unit]);
+    }
+    expect(got).toEqual(['plain', 'cr-at-end', '\x1b[32mgreen \x1b[0m', '\uFFFD\uFFFD bad', 'x'.repeat(10000), 'before-sleep', 'after-sleep']);
+  });
+});
+
 describe('bus-side match rules', () => {
   it('dbus-daemon sees exactly our 3 rules after many waits (JobRemoved, MachineNew, MachineRemoved)', async () => {
     for (let i = 0; i < 20; i++) {
