@@ -11,6 +11,7 @@ import { makeApp, type CliApp } from './app.js';
 import { registerContainerCommands } from './containers.js';
 import { registerConfigCommands } from './config.js';
 import { registerFsCommands } from './fs.js';
+import { registerPodCommands } from './pods.js';
 import { registerSandboxCommands } from './sandbox.js';
 
 /** Commands that run without root. */
@@ -52,6 +53,7 @@ export function buildProgram(signal: AbortSignal): { program: Command; app: CliA
   registerContainerCommands(program, app);
   registerConfigCommands(program, app);
   registerFsCommands(program, app);
+  registerPodCommands(program, app);
   registerSandboxCommands(program);
   addGlobalOptionsEverywhere(program);
   return { program, app };

@@ -12,12 +12,12 @@ import {
   dropinDir,
   limitsDropin,
   nspawnDropin,
-  podNetnsPath,
   unitName,
 } from '../catalogue/paths.js';
 import type { Ctx } from '../context.js';
 import { InterruptedError, SdmeError, checkInterrupt } from '../errors.js';
 import { buildNspawnPlan } from '../nspawn/argv.js';
+import { podHasDns, preparePodsForStart } from '../network/pods.js';
 import { waitForBoot } from '../systemd/bootwait.js';
 import type { SystemdClient } from '../systemd/dbus.js';
 import { renderLimitsDropin, renderNspawnDropin, renderTemplate } from '../systemd/units.js';
@@ -71,6 +71,7 @@ export async function writeDropins(ctx: Ctx, s: ContainerState, systemdVersion: 
     binaries: resolveBinaries(),
     hostSubmounts: hostSubs,
     systemdVersion,
+    podDns: s.pod !== undefined && (await podHasDns(ctx, s.pod)),
   });
   let changed = await writeIfChanged(nspawnDropin(s.name), renderNspawnDropin(plan), 0o644);
   const limits = renderLimitsDropin(s);
@@ -134,11 +135,8 @@ async function startLocked(ctx: Ctx, name: string, client: SystemdClient, opts: 
   let reload = await writeTemplate(ctx, version, bootTimeout);
   await chmod(L.upper(name), 0o755);
   await chmod(L.merged(name), 0o755);
-  for (const pod of [state.pod, state.ociPod]) {
-    if (pod !== undefined && !(await exists(podNetnsPath(pod)))) {
-      throw new SdmeError(`pod '${pod}' has no network namespace (${podNetnsPath(pod)}); recreate it with 'sdme pod'`);
-    }
-  }
+  // pod netns recreated after a reboot, attached networking restored, pod resolv.conf written
+  await preparePodsForStart(ctx, state);
   if (state.apparmorProfile) await checkAppArmor(state.apparmorProfile);
   reload = (await writeDropins(ctx, state, version)) || reload;
   if (reload) await client.reload();
