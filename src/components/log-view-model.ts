@@ -112,6 +112,13 @@ export function visibleRows(ring: Ring<FeedEntry>, o: ViewOpts, cache = new LogL
     count += rows.length;
   }
   const flat = acc.reverse().flat();
+  // scrolled near the top: fill the rest of the view with what follows the anchor
+  if (o.anchor && flat.length < h) {
+    const idx0 = Math.min(ring.length - 1, Math.max(0, o.anchor.pos - ring.dropped));
+    if (skip > 0) flat.push(...cache.rowsFor(ring.at(idx0)!, o).slice(-skip));
+    for (let i = idx0 + 1; i < ring.length && flat.length < h; i++) flat.push(...cache.rowsFor(ring.at(i)!, o));
+    return flat.slice(0, h);
+  }
   return flat.slice(Math.max(0, flat.length - h));
 }
 

@@ -16,32 +16,40 @@ export interface ColumnSpec {
   drop?: number;
 }
 
-/** Widths per column (0 = hidden); one space between visible columns. */
+/**
+ * Widths per column (0 = hidden); one space between visible columns.
+ * Columns are dropped (highest `drop` first) until the essential ones fit at
+ * their content width; spare width goes to columns by priority, then growers.
+ */
 export function layoutColumns(cols: ColumnSpec[], width: number, content: Record<string, number> = {}): number[] {
   const visible = cols.map(() => true);
-  const need = () => cols.reduce((s, c, i) => s + (visible[i] ? c.min + 1 : 0), 0) - 1;
-  // drop the highest `drop` first while it does not fit
+  const want = (c: ColumnSpec) => Math.max(c.min, Math.min(c.max ?? Infinity, content[c.key] ?? c.min));
+  // essential columns (drop 0) want their content; droppable growers settle for min
+  const desired = (c: ColumnSpec) => ((c.drop ?? 0) === 0 || !c.grow ? want(c) : c.min);
+  const sum = (f: (c: ColumnSpec) => number) => cols.reduce((s, c, i) => s + (visible[i] ? f(c) + 1 : 0), 0) - 1;
   const order = cols.map((c, i) => ({ i, d: c.drop ?? 0 })).filter((x) => x.d > 0).sort((a, b) => b.d - a.d || b.i - a.i);
   for (const { i } of order) {
-    if (need() <= width) break;
+    if (sum(desired) <= width) break;
+    visible[i] = false;
+  }
+  for (const { i } of order) {
+    if (sum((c) => c.min) <= width) break;
     visible[i] = false;
   }
   const widths = cols.map((c, i) => (visible[i] ? c.min : 0));
-  let spare = width - need();
+  let spare = width - sum((c) => c.min);
   if (spare <= 0) return widths;
-  // first give non-growing columns room for their content
-  cols.forEach((c, i) => {
-    if (!visible[i] || c.grow) return;
-    const want = Math.min(c.max ?? Infinity, Math.max(c.min, content[c.key] ?? c.min));
-    const add = Math.min(spare, want - widths[i]!);
+  const byPrio = cols.map((c, i) => ({ c, i })).filter((x) => visible[x.i]).sort((a, b) => (a.c.drop ?? 0) - (b.c.drop ?? 0) || a.i - b.i);
+  for (const { c, i } of byPrio) {
+    const add = Math.min(spare, want(c) - widths[i]!);
     if (add > 0) {
       widths[i]! += add;
       spare -= add;
     }
-  });
+  }
   const growers = cols.map((c, i) => (visible[i] && c.grow ? i : -1)).filter((i) => i >= 0);
   const totalGrow = growers.reduce((s, i) => s + cols[i]!.grow!, 0);
-  if (totalGrow > 0) {
+  if (totalGrow > 0 && spare > 0) {
     let left = spare;
     growers.forEach((i, k) => {
       const c = cols[i]!;

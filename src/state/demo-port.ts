@@ -210,6 +210,7 @@ export class DemoPort implements EnginePort {
     if (c.info.status === 'stopped') throw new Error(`container '${name}' is not running`);
     this.setStatus(name, 'stopping');
     if (mode === 'graceful') await this.delay();
+    else if (mode === 'term') await new Promise((r) => setTimeout(r, this.opts.actionMs / 3));
     if ((c.info.status as string) !== 'stopped') this.setStatus(name, 'stopped');
   }
 

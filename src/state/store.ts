@@ -83,7 +83,7 @@ export class AppController {
     }));
   }
 
-  private now(): number {
+  now(): number {
     return this.opts.now ? this.opts.now() : Date.now();
   }
 
@@ -107,7 +107,7 @@ export class AppController {
   }
 
   setStatus(text: string, kind: 'info' | 'error' = 'info'): void {
-    this.store.setState({ status: { text, kind, at: this.now() } });
+    this.store.setState({ status: { text, kind, at: Date.now() } });
   }
 
   async refreshAll(): Promise<void> {

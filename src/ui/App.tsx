@@ -55,7 +55,7 @@ export function useTermSize(override?: { cols: number; rows: number }) {
 
 const CT_COLUMNS: ColumnSpec[] = [
   { key: 'name', title: 'NAME', min: 8, grow: 2, max: 28 },
-  { key: 'status', title: 'STATUS', min: 8, max: 10 },
+  { key: 'status', title: 'STATUS', min: 8, max: 12 },
   { key: 'health', title: 'HEALTH', min: 7, max: 10, drop: 5 },
   { key: 'os', title: 'OS', min: 6, grow: 2, max: 30, drop: 4 },
   { key: 'rootfs', title: 'ROOTFS', min: 6, grow: 1, max: 16, drop: 6 },
@@ -114,7 +114,7 @@ export function App(p: AppProps) {
   const ui = useStore(p.ui);
   const set = p.ui.setState;
   const L = computeLayout(cols, rows);
-  const now = Date.now();
+  const now = p.ctl.now();
   const port = p.ctl.port;
 
   // spinner tick only while something is busy
@@ -442,7 +442,7 @@ export function App(p: AppProps) {
   let status: { text: string; kind: 'info' | 'error' | 'hint' };
   if (ui.filterEditing) status = { text: `filter: ${ui.filter}█  (Enter keep, Esc clear)`, kind: 'info' };
   else if (ui.searchEditing) status = { text: `search: ${ui.search}█  (Enter find, Esc clear)`, kind: 'info' };
-  else if (s.status && now - s.status.at < 8000) status = { text: s.status.text, kind: s.status.kind };
+  else if (s.status && Date.now() - s.status.at < 8000) status = { text: s.status.text, kind: s.status.kind };
   else if (ui.focus === 'journal') status = { text: `journal: ${ui.anchor ? 'paused' : 'following'}  f follow  t time  / search  n/N next/prev  Esc back`, kind: 'hint' };
   else if (selCt) {
     const acts = validActions(selCt, s.busy[selCt.name]);

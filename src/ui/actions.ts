@@ -7,7 +7,7 @@ export function validActions(c: Pick<ContainerInfo, 'status' | 'enabled'>, busy?
   const out: Action[] = [];
   if (busy) {
     // only stop escalation is offered while something is in flight
-    return busy === 'stop' || c.status === 'starting' || c.status === 'stopping' ? ['stop'] : [];
+    return busy === 'stop' || busy === 'terminate' || c.status === 'starting' || c.status === 'stopping' ? ['stop'] : [];
   }
   switch (c.status) {
     case 'stopped':

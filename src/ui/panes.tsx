@@ -161,14 +161,14 @@ const HELP_GROUPS: [string, Command[]][] = [
 export function HelpOverlay({ km, cols, height, keymapPath }: { km: Keymap; cols: number; height: number; keymapPath: string }) {
   const theme = useTheme();
   const lines: React.ReactNode[] = [];
-  const twoCol = cols >= 100;
+  const twoCol = cols >= 70;
   const entries: React.ReactNode[] = [];
   for (const [g, cmds] of HELP_GROUPS) {
     entries.push(<Text key={g} bold color={theme.accent}>{g}</Text>);
     for (const c of cmds) {
       entries.push(
         <Text key={c} wrap="truncate-end">
-          {fitCell(keysFor(km, c).join(' '), 16)}
+          {fitCell(keysFor(km, c).join(' '), twoCol && cols < 100 ? 10 : 16)}
           {COMMAND_HELP[c]}
         </Text>,
       );
