@@ -266,10 +266,18 @@ export async function detachLocked(ctx: Ctx, s: PodState): Promise<PodState> {
   const t = netTools();
   await run(t.systemctl, ['stop', podNetUnit(s.name)], { timeoutMs: 30_000 });
   if (s.netHostIface) await run(t.ip, ['link', 'del', s.netHostIface], { timeoutMs: 10_000 });
+  if (s.netMode === 'zone' && s.netZone) await removeIdleBridge(t.ip, `vz-${s.netZone}`);
   const next = withoutNet(s);
   await writePodState(ctx, next);
   await syncMembersResolvConf(ctx, next);
   return next;
+}
+
+/** Delete a zone bridge once nothing is enslaved to it (nspawn drops its zones the same way). */
+export async function removeIdleBridge(ip: string, bridge: string): Promise<void> {
+  if (!/^vz-[A-Za-z0-9_-]+$/.test(bridge)) return;
+  const ports = await run(ip, ['-o', 'link', 'show', 'master', bridge], { timeoutMs: 10_000 });
+  if (ports.exitCode === 0 && ports.stdout.trim() === '') await run(ip, ['link', 'del', bridge], { timeoutMs: 10_000 });
 }
 
 export async function attachPodNet(ctx: Ctx, pod: string, mode: PodNetMode, zone?: string): Promise<PodState> {
@@ -300,18 +308,23 @@ export async function podAddresses(pod: string): Promise<string[]> {
   return r.exitCode === 0 ? parseIpOneline(r.stdout) : [];
 }
 
+/** What create puts in upper; nspawn --resolv-conf=auto fills it at boot. */
+export const RESOLV_PLACEHOLDER = '# placeholder; filled by systemd-nspawn --resolv-conf=auto\n';
+
 /**
  * Write (pod has DNS) or remove (it has none) the generated resolv.conf at
  * `root/etc/resolv.conf`. Anything that is not our generated file is only
- * replaced when writing; a removal restores nspawn's placeholder.
+ * replaced when writing; a removal puts `fallback` back (nspawn's placeholder
+ * for a stopped tree, the host's resolv.conf for a running one, as
+ * --resolv-conf=auto would have copied it).
  */
-export async function applyResolvConf(root: string, s: PodState): Promise<boolean> {
+export async function applyResolvConf(root: string, s: PodState, fallback = RESOLV_PLACEHOLDER): Promise<boolean> {
   const path = join(root, 'etc/resolv.conf');
   const text = renderPodResolvConf(s.netDns, s.netSearch);
   const old = await readFile(path, 'utf8').catch(() => undefined);
   if (text === undefined) {
     if (old === undefined || !isGeneratedResolvConf(old)) return false;
-    await replaceFile(path, '# placeholder; filled by systemd-nspawn --resolv-conf=auto\n', root);
+    await replaceFile(path, fallback, root);
     return true;
   }
   if (old === text) return false;
@@ -342,7 +355,8 @@ async function syncMembersResolvConf(ctx: Ctx, s: PodState): Promise<void> {
     const merged = ctx.layout.merged(m.name);
     if (!(await isDir(join(merged, 'etc')))) continue;
     try {
-      await applyResolvConf(merged, s);
+      const hostResolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => RESOLV_PLACEHOLDER);
+      await applyResolvConf(merged, s, hostResolv);
     } catch (e) {
       ctx.note(`warning: ${m.name}: could not update resolv.conf: ${(e as Error).message}`);
     }

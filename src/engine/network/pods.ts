@@ -13,7 +13,7 @@ import { validateName } from '../catalogue/names.js';
 import type { Ctx } from '../context.js';
 import { SdmeError, checkInterrupt } from '../errors.js';
 import type { ContainerState } from '../types.js';
-import { applyResolvConf, attachLocked, hostLinkExists, podAddresses, podNetUnit } from './pod-net.js';
+import { applyResolvConf, attachLocked, hostLinkExists, podAddresses, podNetUnit, removeIdleBridge } from './pod-net.js';
 import {
   listPodNames,
   lockPod,
@@ -185,6 +185,7 @@ export async function removePod(ctx: Ctx, name: string, opts: RemovePodOptions =
       const ip = which('ip');
       if (systemctl) await run(systemctl, ['stop', podNetUnit(name)], { timeoutMs: 30_000 });
       if (ip && state.netHostIface) await run(ip, ['link', 'del', state.netHostIface], { timeoutMs: 10_000 });
+      if (ip && state.netMode === 'zone' && state.netZone) await removeIdleBridge(ip, `vz-${state.netZone}`);
     }
     removeNetns(podNetnsFile(name), false);
     const rdir = podRuntimeDir(name);
