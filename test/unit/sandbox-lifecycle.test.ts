@@ -55,6 +55,18 @@ describe.skipIf(!canRun)('sandbox lifecycle (real nspawn)', () => {
     }
   });
 
+  it('looks tools up on $PATH by default', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'sbt-path-'));
+    const saved = process.env.PATH;
+    process.env.PATH = empty;
+    try {
+      await expect(sandboxUp({ name: NAME, base })).rejects.toThrow(/^systemd-nspawn not found on PATH/);
+    } finally {
+      process.env.PATH = saved;
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('down of a sandbox that is not there is a no-op', async () => {
     expect(await sandboxDown({ name: NAME, base })).toBe(false);
     expect((await sandboxStatus({ name: NAME, base })).state).toBe('down');

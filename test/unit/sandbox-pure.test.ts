@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildSandboxArgv, innerEnv } from '../../src/engine/sandbox/argv.js';
+import { buildSandboxArgv, innerEnv, nsenterArgv } from '../../src/engine/sandbox/argv.js';
 import { identityFiles } from '../../src/engine/sandbox/clone.js';
 import { aptMirror } from '../../src/engine/sandbox/debootstrap.js';
 import { decodeMountPath, mountsUnder } from '../../src/engine/sandbox/mounts.js';
@@ -70,6 +70,16 @@ describe('innerEnv', () => {
       'CI=true',
       'TERM=xterm',
     ]);
+  });
+});
+
+describe('nsenterArgv', () => {
+  it('enters all namespaces of the leader and runs through env with a clean environment and cwd', () => {
+    expect(nsenterArgv(42, ['systemctl', 'poweroff'])).toEqual([
+      '-t', '42', '-a', '--', '/usr/bin/env', '-i', '-C', '/',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'systemctl', 'poweroff',
+    ]);
+    expect(nsenterArgv(7, ['ls'], ['A=1'], '/w')).toEqual(['-t', '7', '-a', '--', '/usr/bin/env', '-i', '-C', '/w', 'A=1', 'ls']);
   });
 });
 

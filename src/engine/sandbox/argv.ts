@@ -34,10 +34,17 @@ export function buildSandboxArgv(i: SandboxArgvInput): string[] {
   return argv;
 }
 
+const INNER_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** nsenter argv running argv inside the sandbox whose init is `leader`, with env and cwd set there. */
+export function nsenterArgv(leader: number, argv: readonly string[], env: readonly string[] = [INNER_PATH], cwd = '/'): string[] {
+  return ['-t', String(leader), '-a', '--', '/usr/bin/env', '-i', '-C', cwd, ...env, ...argv];
+}
+
 /** Environment for commands run inside: a clean, predictable set. */
 export function innerEnv(name: string, from: Record<string, string | undefined>): string[] {
   const env = [
-    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    INNER_PATH,
     'HOME=/root',
     'LANG=C.UTF-8',
     `SDME_SANDBOX=${name}`,

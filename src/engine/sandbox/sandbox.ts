@@ -5,10 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import stripAnsi from 'strip-ansi';
 import { mount, MNT_DETACH, umount2 } from '../../native/libc.js';
 import { run } from '../../native/run.js';
 import { checkInterrupt, SdmeError } from '../errors.js';
-import { buildSandboxArgv, innerEnv } from './argv.js';
+import { buildSandboxArgv, innerEnv, nsenterArgv } from './argv.js';
 import { nodeBindsForForeignRoot, prepareUpper } from './clone.js';
 import { ensureDebootstrapRoot, hasSystemd } from './debootstrap.js';
 import { lockSandbox } from './lock.js';
@@ -82,7 +83,7 @@ function liveRecord(p: SandboxPaths): SandboxRecord | undefined {
 
 function consoleTail(p: SandboxPaths, lines = 15): string {
   try {
-    return readFileSync(p.consoleLog, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return stripAnsi(readFileSync(p.consoleLog, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '(no console output)';
   }
@@ -192,7 +193,7 @@ async function bringUp(o: SandboxUpOptions, p: SandboxPaths, nspawn: string, nse
     if (!isAlive(nspawnPid)) throw fail('systemd-nspawn exited');
     const left = deadline - Date.now();
     if (left <= 0) throw fail('timed out waiting for is-system-running');
-    const r = await run(nsenter, ['-t', String(record.leaderPid), '-a', 'systemctl', 'is-system-running', '--wait'], {
+    const r = await run(nsenter, nsenterArgv(record.leaderPid, ['systemctl', 'is-system-running', '--wait']), {
       timeoutMs: left,
       signal: o.signal,
     });
@@ -225,7 +226,7 @@ async function teardown(
     for (const pid of alive()) {
       const leader = findLeader(pid);
       const off = leader && nsenter
-        ? await run(nsenter, ['-t', String(leader), '-a', 'systemctl', 'poweroff', '--no-block'], { timeoutMs: 10_000 })
+        ? await run(nsenter, nsenterArgv(leader, ['systemctl', 'poweroff', '--no-block']), { timeoutMs: 10_000 })
         : undefined;
       // nspawn turns SIGTERM into an orderly shutdown request to the container's init
       if (off?.exitCode !== 0) signalPid(pid, 'SIGTERM');
@@ -322,11 +323,11 @@ export interface SandboxRunOptions extends SandboxCommon {
 export async function sandboxRun(argv: readonly string[], o: SandboxRunOptions): Promise<number> {
   if (argv.length === 0) throw new SdmeError('nothing to run: give a command after --');
   const { record, nsenter } = requireLive(o);
-  const r = await run(
-    nsenter,
-    ['-t', String(record.leaderPid), '-a', '--', '/usr/bin/env', '-i', '-C', o.cwd ?? '/', ...innerEnv(o.name, process.env), ...argv],
-    { inherit: true, timeoutMs: 0, signal: o.signal },
-  );
+  const r = await run(nsenter, nsenterArgv(record.leaderPid, argv, innerEnv(o.name, process.env), o.cwd), {
+    inherit: true,
+    timeoutMs: 0,
+    signal: o.signal,
+  });
   return r.exitCode;
 }
 
@@ -363,7 +364,7 @@ export async function sandboxStatus(o: SandboxCommon): Promise<SandboxInfo> {
     uptimeSec: Math.round((Date.now() - record.started) / 1000),
   });
   const nsenter = requireTool('nsenter', o.pathEnv);
-  const inside = (args: string[]) => run(nsenter, ['-t', String(record.leaderPid), '-a', ...args], { timeoutMs: 10_000 });
+  const inside = (args: string[]) => run(nsenter, nsenterArgv(record.leaderPid, args), { timeoutMs: 10_000 });
   const [state, version] = await Promise.all([inside(['systemctl', 'is-system-running']), inside(['systemctl', '--version'])]);
   info.state = state.stdout.trim() || 'unknown';
   info.systemdVersion = /^systemd (\d+)/.exec(version.stdout)?.[1] ?? null;

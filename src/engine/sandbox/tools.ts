@@ -8,7 +8,8 @@ import { SdmeError } from '../errors.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export function findOnPath(cmd: string, pathEnv: string | undefined): string | undefined {
+/** pathEnv defaults to $PATH (then to the usual dirs when PATH is unset). */
+export function findOnPath(cmd: string, pathEnv: string | undefined = process.env.PATH): string | undefined {
   for (const d of (pathEnv ?? DEFAULT_PATH).split(':').filter(Boolean)) {
     const p = join(d, cmd);
     try {
@@ -28,7 +29,7 @@ const PACKAGE_OF: Record<string, string> = {
 };
 
 /** Absolute path of cmd, or an SdmeError naming the package that provides it. */
-export function requireTool(cmd: string, pathEnv: string | undefined): string {
+export function requireTool(cmd: string, pathEnv: string | undefined = process.env.PATH): string {
   const p = findOnPath(cmd, pathEnv);
   if (p) return p;
   const pkg = PACKAGE_OF[cmd];
