@@ -1,6 +1,21 @@
-/** Wizard flags -> `sdme create` argv (the preview) and a first-cut isolation estimate. */
-import type { CreateFlags } from './engine-port.js';
-import type { IsolationFacts } from './isolation.js';
+/**
+ * Wizard flags -> `sdme create` argv -> the CLI's own option parser ->
+ * the engine's createFlagsToState. The preview the wizard shows IS the argv
+ * that gets validated, so it is always a command the CLI accepts. Both the
+ * real adapter and the demo port validate through validateWizardFlags.
+ */
+import { Command, CommanderError } from 'commander';
+import { addCreateOptions, collectCreateFlags, type CliCreateFlags } from '../cli/create-flags.js';
+import { SdmeError } from '../engine/errors.js';
+import {
+  CreateFlagError,
+  createFlagsToState,
+  type CreateConfig,
+  type CreateHostFacts,
+  type CreateResolution,
+} from '../engine/security/create-flags.js';
+import type { CreateField, CreateFlags, FieldError, ValidationResult } from './engine-port.js';
+import { isolationFromState, isolationSummary } from './isolation.js';
 
 export function defaultFlags(name = ''): CreateFlags {
   return { name, rootfs: '', network: 'host', preset: 'none', dropCaps: [], addCaps: [], binds: [], envs: [] };
@@ -42,45 +57,76 @@ export function createCommandLine(f: CreateFlags, started = false): string {
   return ['sdme', ...createArgs(f, started)].map(shellQuote).join(' ');
 }
 
-export const NSPAWN_DEFAULT_CAPS = [
-  'AUDIT_CONTROL', 'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'IPC_OWNER', 'KILL',
-  'LEASE', 'LINUX_IMMUTABLE', 'MKNOD', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP',
-  'SETUID', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_CHROOT', 'SYS_NICE', 'SYS_PTRACE', 'SYS_RESOURCE', 'SYS_TTY_CONFIG',
-].map((c) => 'CAP_' + c);
+/**
+ * Parse `create ...` argv with the CLI's commander definitions (exactly what
+ * `sdme create` does). Throws SdmeError on anything commander rejects.
+ */
+export function parseCreateArgv(argv: readonly string[]): CliCreateFlags {
+  if (argv[0] !== 'create') throw new SdmeError(`not a create command line: ${argv.join(' ')}`);
+  const cmd = addCreateOptions(new Command('create'), 'create');
+  let msg = '';
+  cmd.exitOverride().configureOutput({ writeOut: () => undefined, writeErr: (s) => void (msg += s) });
+  try {
+    cmd.parse(argv.slice(1) as string[], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) throw new SdmeError((msg || e.message).trim().replace(/^error: /, ''));
+    throw e;
+  }
+  return collectCreateFlags(cmd.opts());
+}
 
-const STRICT_KEEP = [
-  'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID',
-  'SETPCAP', 'SETUID', 'SYS_ADMIN', 'SYS_CHROOT',
-].map((c) => 'CAP_' + c);
-const HARDENED_DROP = ['CAP_SYS_PTRACE', 'CAP_NET_RAW', 'CAP_SYS_RAWIO', 'CAP_SYS_BOOT'];
+/** The wizard field a `createFlagsToState` error flag belongs to. */
+export function fieldForFlag(flag: string): CreateField {
+  const map: Record<string, CreateField> = {
+    '--name': 'name',
+    '--fs': 'rootfs',
+    '--memory': 'memory',
+    '--cpus': 'cpus',
+    '--cpu-weight': 'cpuWeight',
+    '--network-zone': 'zone',
+    '--pod': 'pod',
+    '--capability': 'addCaps',
+    '--drop-capability': 'dropCaps',
+    '--bind': 'binds',
+    '--env': 'envs',
+    '--hardened': 'preset',
+    '--strict': 'preset',
+  };
+  return map[flag] ?? 'general';
+}
 
-export function normCap(c: string): string {
-  const u = c.trim().toUpperCase();
-  return u.startsWith('CAP_') ? u : 'CAP_' + u;
+export interface WizardResolution {
+  /** the argv (after `sdme`) the preview shows */
+  argv: string[];
+  resolution: CreateResolution;
+}
+
+/** Wizard flags through the CLI parser and the engine validator. Throws SdmeError/CreateFlagError. */
+export function resolveWizardFlags(f: CreateFlags, config: CreateConfig, facts: CreateHostFacts): WizardResolution {
+  const argv = createArgs(f);
+  const input = parseCreateArgv(argv);
+  return { argv, resolution: createFlagsToState(input, config, facts) };
 }
 
 /**
- * Estimate of what the flags give, for the demo port and as a fallback when
- * the engine's resolver is unavailable (the engine's answer wins when present).
+ * ValidationResult for the wizard: engine errors mapped to fields (by the
+ * error's flag), isolation computed from the state the engine returned.
+ * `extra` are host-fact problems the caller checked itself (name taken, ...).
  */
-export function estimateIsolation(f: CreateFlags): IsolationFacts {
-  const preset = f.preset;
-  const net = preset !== 'none' && f.network === 'host' ? 'private' : f.network;
-  let caps = [...NSPAWN_DEFAULT_CAPS];
-  if (net !== 'host' && net !== 'pod') caps.push('CAP_NET_ADMIN');
-  if (preset === 'strict') caps = caps.filter((c) => STRICT_KEEP.includes(c));
-  if (preset === 'hardened') caps = caps.filter((c) => !HARDENED_DROP.includes(c) || (c === 'CAP_NET_RAW' && (net === 'veth' || net === 'zone')));
-  const drops = f.dropCaps.map(normCap);
-  const adds = f.addCaps.map(normCap);
-  caps = caps.filter((c) => !drops.includes(c) || adds.includes(c));
-  for (const c of adds) if (!caps.includes(c)) caps.push(c);
-  return {
-    caps,
-    userns: preset !== 'none' || !!f.userns,
-    noNewPrivs: preset !== 'none' || !!f.noNewPrivileges,
-    network: net,
-    syscallFilter: preset === 'strict' ? ['~@cpu-emulation', '~@debug', '~@obsolete', '~@raw-io'] : [],
-    apparmor: preset === 'strict' ? 'sdme-default' : null,
-    readOnly: !!f.readOnly,
-  };
+export function validateWizardFlags(
+  f: CreateFlags,
+  config: CreateConfig,
+  facts: CreateHostFacts,
+  extra: FieldError[] = [],
+): ValidationResult & { resolution: CreateResolution | null } {
+  try {
+    const { resolution } = resolveWizardFlags(f, config, facts);
+    const isolation = isolationSummary(isolationFromState(resolution.state));
+    isolation.notes = resolution.notes;
+    return { errors: extra, isolation, resolution };
+  } catch (e) {
+    if (e instanceof CreateFlagError) return { errors: [{ field: fieldForFlag(e.flag), message: e.message }, ...extra], isolation: null, resolution: null };
+    if (e instanceof SdmeError) return { errors: [{ field: 'general', message: e.message }, ...extra], isolation: null, resolution: null };
+    throw e;
+  }
 }

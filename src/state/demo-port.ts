@@ -8,8 +8,10 @@ import type {
   CgroupStats, CommandArgv, ContainerInfo, CreateFlags, EnginePort, FieldError, HostInfo, IsolationSummary,
   JournalEntry, JournalOptions, PodInfo, ProgressEvent, RootfsInfo, StopMode, Subscription, ValidationResult, WatchEvent,
 } from './engine-port.js';
-import { createCommandLine, estimateIsolation, defaultFlags } from './create-flags.js';
-import { isolationSummary } from './isolation.js';
+import { defaultConfig } from '../engine/catalogue/config.js';
+import type { ContainerState } from '../engine/types.js';
+import { createCommandLine, defaultFlags, validateWizardFlags } from './create-flags.js';
+import { isolationFromState, isolationSummary } from './isolation.js';
 
 export interface DemoOptions {
   /** delay of start/stop/create, ms */
@@ -32,7 +34,8 @@ interface DemoCt {
   log: JournalEntry[];
 }
 
-const NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** The engine config the demo validates against (defaults, like a fresh install). */
+const DEMO_CONFIG = defaultConfig();
 
 export const DEMO_ODD_MESSAGES = [
   'plain',
@@ -245,22 +248,18 @@ export class DemoPort implements EnginePort {
     this.emit({ kind: 'container', name });
   }
 
+  /** Same pipeline as the real adapter (CLI parser + createFlagsToState), with demo host facts. */
+  private resolve(f: CreateFlags): ValidationResult & { state: ContainerState | null } {
+    const extra: FieldError[] = [];
+    if (f.name && this.cts.has(f.name)) extra.push({ field: 'name', message: `container '${f.name}' already exists` });
+    if (f.rootfs && !this.rootfs.some((r) => r.name === f.rootfs)) extra.push({ field: 'rootfs', message: `rootfs '${f.rootfs}' not found` });
+    const v = validateWizardFlags(f, DEMO_CONFIG, { systemdVersion: 252, pods: this.pods.map((p) => p.name) }, extra);
+    return { errors: v.errors, isolation: v.isolation, state: v.resolution?.state ?? null };
+  }
+
   async validateCreateFlags(f: CreateFlags): Promise<ValidationResult> {
-    const errors: FieldError[] = [];
-    if (f.name && !NAME_RE.test(f.name)) errors.push({ field: 'name', message: 'lower-case letters, digits and -, max 63' });
-    if (f.name && this.cts.has(f.name)) errors.push({ field: 'name', message: `container '${f.name}' already exists` });
-    if (f.rootfs && !this.rootfs.some((r) => r.name === f.rootfs)) errors.push({ field: 'rootfs', message: `rootfs '${f.rootfs}' not found` });
-    if (f.memory && !/^\d+[KMGT]?$/.test(f.memory)) errors.push({ field: 'memory', message: 'digits + optional K, M, G or T' });
-    if (f.cpus && !(Number(f.cpus) > 0)) errors.push({ field: 'cpus', message: 'a number > 0' });
-    if (f.cpuWeight && !(/^\d+$/.test(f.cpuWeight) && +f.cpuWeight >= 1 && +f.cpuWeight <= 10000)) errors.push({ field: 'cpuWeight', message: 'integer 1-10000' });
-    if (f.network === 'zone' && !/^[A-Za-z0-9_-]+$/.test(f.zone ?? '')) errors.push({ field: 'zone', message: 'zone name [A-Za-z0-9_-]+' });
-    if (f.network === 'pod' && !this.pods.some((p) => p.name === f.pod)) errors.push({ field: 'pod', message: `pod '${f.pod ?? ''}' not found` });
-    for (const b of f.binds) {
-      const parts = b.replace(/:ro$/, '').split(':');
-      if (parts.length !== 2 || !parts[0]!.startsWith('/') || !parts[1]!.startsWith('/')) errors.push({ field: 'binds', message: `bad bind '${b}': HOST:CONTAINER[:ro], absolute paths` });
-    }
-    for (const e of f.envs) if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) errors.push({ field: 'envs', message: `bad env '${e}': KEY=VALUE` });
-    return { errors, isolation: isolationSummary(estimateIsolation(f)) };
+    const { errors, isolation } = this.resolve(f);
+    return { errors, isolation };
   }
 
   createCommandLine(f: CreateFlags): string {
@@ -273,22 +272,22 @@ export class DemoPort implements EnginePort {
   }
 
   async createContainer(f: CreateFlags, opts: { start: boolean; onProgress?: (ev: ProgressEvent) => void }): Promise<string> {
-    const v = await this.validateCreateFlags(f);
-    if (v.errors.length) throw new Error(v.errors[0]!.message);
+    const v = this.resolve(f);
+    if (v.errors.length || !v.state) throw new Error(v.errors[0]?.message ?? 'invalid flags');
+    const st = v.state;
     const name = f.name || (await this.suggestName());
     this.calls.push(`create ${name}${opts.start ? ' started' : ''}`);
     opts.onProgress?.({ kind: 'phase', message: 'creating' });
     await this.delay();
-    const iso = estimateIsolation(f);
     const i = info(name, {
       rootfs: f.rootfs,
-      userns: iso.userns,
+      userns: st.userns,
       enabled: !!f.enable,
       net: {
-        private_network: f.network !== 'host' && f.network !== 'pod',
-        network_veth: f.network === 'veth',
-        network_zone: f.network === 'zone' ? f.zone ?? null : null,
-        pod: f.network === 'pod' ? f.pod ?? null : null,
+        private_network: st.privateNetwork,
+        network_veth: st.networkVeth,
+        network_zone: st.networkZone ?? null,
+        pod: st.pod ?? null,
       },
       limits: { memory: f.memory ?? null, cpus: f.cpus ?? null, cpu_weight: f.cpuWeight ?? null, disk: null },
     });
@@ -304,12 +303,14 @@ export class DemoPort implements EnginePort {
 
   async inspect(name: string): Promise<IsolationSummary> {
     const c = this.ct(name);
-    const f = { ...c.flags };
     const n = c.info.network;
+    const f: CreateFlags = { ...c.flags, name: '' };
     f.network = n.pod ? 'pod' : n.network_zone ? 'zone' : n.network_veth ? 'veth' : n.private_network ? 'private' : 'host';
-    const facts = estimateIsolation(f);
-    facts.userns = c.info.userns;
-    return isolationSummary(facts);
+    if (n.pod) f.pod = n.pod;
+    if (n.network_zone) f.zone = n.network_zone;
+    if (c.info.userns && f.preset === 'none') f.userns = true;
+    const st = this.resolve(f).state;
+    return st ? isolationSummary(isolationFromState(st)) : { items: [], notes: ['flags no longer valid'] };
   }
 
   async *journal(names: string | string[], opts: JournalOptions): AsyncIterable<JournalEntry> {

@@ -4,16 +4,21 @@
  * unit-state poll (ListUnitsByPatterns) and a state-dir listing, diffed so
  * only changed containers are re-read.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { makeCtx, type Ctx } from '../engine/context.js';
 import { SdmeError } from '../engine/errors.js';
 import { listContainers } from '../engine/containers/list.js';
-import { startContainer } from '../engine/containers/start.js';
+import { startContainer, type StartOptions } from '../engine/containers/start.js';
 import { stopContainer } from '../engine/containers/stop.js';
 import { removeContainer } from '../engine/containers/rm.js';
 import { enableContainer, disableContainer } from '../engine/containers/enable.js';
-import { createContainer as engineCreate, cleanupFailedCreate } from '../engine/containers/create.js';
+import { createContainer as engineCreate } from '../engine/containers/create.js';
+import { exists } from '../engine/containers/common.js';
+import { isValidName } from '../engine/catalogue/names.js';
+import type { CreateHostFacts } from '../engine/security/create-flags.js';
+import type { ContainerState, ProgressFn } from '../engine/types.js';
 import { inspectContainer, type IsolationReport } from '../engine/security/inspect.js';
 import { readJournal } from '../engine/systemd/journal.js';
 import { SystemdClient } from '../engine/systemd/dbus.js';
@@ -25,54 +30,7 @@ import type {
   CgroupStats, CommandArgv, ContainerInfo, CreateFlags, EnginePort, FieldError, HostInfo, IsolationSummary,
   JournalEntry, JournalOptions, PodInfo, ProgressEvent, RootfsInfo, StopMode, Subscription, ValidationResult, WatchEvent,
 } from './engine-port.js';
-import { createCommandLine } from './create-flags.js';
-import { isolationSummary } from './isolation.js';
-
-/** Wizard flags -> the CLI's raw create flag object (the engine validates it). */
-export function toCliFlags(f: CreateFlags): Record<string, unknown> {
-  return {
-    name: f.name || undefined,
-    fs: f.rootfs || undefined,
-    memory: f.memory,
-    cpus: f.cpus,
-    cpuWeight: f.cpuWeight,
-    pod: f.network === 'pod' ? f.pod : undefined,
-    privateNetwork: f.network === 'private',
-    networkVeth: f.network === 'veth',
-    networkZone: f.network === 'zone' ? f.zone : undefined,
-    ports: [],
-    binds: f.binds,
-    envs: f.envs,
-    userns: !!f.userns,
-    dropCaps: f.dropCaps,
-    addCaps: f.addCaps,
-    noNewPrivileges: !!f.noNewPrivileges,
-    readOnly: !!f.readOnly,
-    systemCallFilter: [],
-    hardened: f.preset === 'hardened',
-    strict: f.preset === 'strict',
-    noOciPorts: false,
-    noOciVolumes: false,
-    ociEnv: [],
-    enable: !!f.enable,
-  };
-}
-
-/** Map an engine error message to the wizard field it is about (best effort). */
-export function fieldOfError(msg: string): FieldError['field'] {
-  const m = msg.toLowerCase();
-  if (/\bname\b|already exists/.test(m)) return 'name';
-  if (/rootfs|root filesystem|--fs/.test(m)) return 'rootfs';
-  if (/memory/.test(m)) return 'memory';
-  if (/cpu.?weight/.test(m)) return 'cpuWeight';
-  if (/cpus/.test(m)) return 'cpus';
-  if (/bind/.test(m)) return 'binds';
-  if (/env/.test(m)) return 'envs';
-  if (/zone/.test(m)) return 'zone';
-  if (/pod/.test(m)) return 'pod';
-  if (/capabilit/.test(m)) return 'dropCaps';
-  return 'general';
-}
+import { createCommandLine, validateWizardFlags } from './create-flags.js';
 
 /** Engine isolation report -> the UI summary (rows already compared with Docker). */
 export function summaryFromReport(r: IsolationReport): IsolationSummary {
@@ -87,13 +45,6 @@ export function summaryFromReport(r: IsolationReport): IsolationSummary {
   };
 }
 
-type FlagsToState = (flags: unknown, config: unknown, opts: { layout: unknown }) => Promise<{ state: Record<string, unknown>; notes: string[] }>;
-
-async function loadFlagsToState(): Promise<FlagsToState | null> {
-  const mod = (await import('../engine/security/presets.js')) as Record<string, unknown>;
-  return typeof mod.createFlagsToState === 'function' ? (mod.createFlagsToState as FlagsToState) : null;
-}
-
 export async function createEngineAdapter(opts: { configPath?: string } = {}): Promise<EnginePort> {
   const notes: string[] = [];
   const ctx = await makeCtx({ configPath: opts.configPath, note: (m) => notes.push(m) });
@@ -103,6 +54,9 @@ export async function createEngineAdapter(opts: { configPath?: string } = {}): P
 export class EngineAdapter implements EnginePort {
   private client: SystemdClient | null = null;
   private connecting: Promise<SystemdClient> | null = null;
+  private systemdVersion: number | undefined;
+  /** container -> unit ActiveEnterTimestamp (ms) */
+  private startedAt = new Map<string, number>();
 
   constructor(private ctx: Ctx) {}
 
@@ -169,8 +123,8 @@ export class EngineAdapter implements EnginePort {
     return (await engineListRootfs(this.ctx)).map((r) => ({ name: r.name, os: r.os, containers: r.containers }));
   }
 
-  async start(name: string): Promise<void> {
-    await startContainer(this.ctx, name, { client: await this.sd() });
+  async start(name: string, opts: { onProgress?: ProgressFn } = {}): Promise<void> {
+    await this.startWithProgress(name, opts.onProgress);
   }
 
   async stop(name: string, mode: StopMode): Promise<void> {
@@ -195,34 +149,48 @@ export class EngineAdapter implements EnginePort {
     await disableContainer(this.ctx, name, { client: await this.sd() });
   }
 
-  async validateCreateFlags(f: CreateFlags): Promise<ValidationResult> {
-    const toState = await loadFlagsToState();
-    if (!toState) return { errors: [{ field: 'general', message: 'engine validator (createFlagsToState) not available yet' }], isolation: null };
-    try {
-      const r = await toState(toCliFlags(f), this.ctx.config, { layout: this.ctx.layout });
-      const s = r.state as { dropCaps?: string[]; addCaps?: string[]; userns?: boolean; noNewPrivs?: boolean; privateNetwork?: boolean; syscallFilter?: string[]; apparmorProfile?: string; readOnly?: boolean };
-      const { NSPAWN_DEFAULT_CAPS } = await import('../engine/security/caps.js');
-      const drops = new Set(s.dropCaps ?? []);
-      let caps = NSPAWN_DEFAULT_CAPS.filter((c) => !drops.has(c));
-      if (s.privateNetwork && f.network !== 'pod' && !drops.has('CAP_NET_ADMIN')) caps = [...caps, 'CAP_NET_ADMIN'];
-      for (const c of s.addCaps ?? []) if (!caps.includes(c)) caps = [...caps, c];
-      const iso = isolationSummary({
-        caps,
-        userns: !!s.userns,
-        noNewPrivs: !!s.noNewPrivs,
-        network: f.network === 'host' && s.privateNetwork ? 'private' : f.network,
-        syscallFilter: s.syscallFilter ?? [],
-        apparmor: s.apparmorProfile ?? null,
-        readOnly: !!s.readOnly,
-      });
-      iso.notes = r.notes;
-      const errors: FieldError[] = [];
-      if (f.name && (await this.getContainer(f.name).catch(() => null))) errors.push({ field: 'name', message: `container '${f.name}' already exists` });
-      return { errors, isolation: iso };
-    } catch (e) {
-      if (e instanceof SdmeError) return { errors: [{ field: fieldOfError(e.message), message: e.message }], isolation: null };
-      throw e;
+  /** Host facts createFlagsToState needs (same as the CLI's create gathers). */
+  async hostFacts(f: CreateFlags): Promise<CreateHostFacts> {
+    const L = this.ctx.layout;
+    const pods: string[] = [];
+    for (const e of await readdir(L.podsDir, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory() && (await exists(L.podState(e.name)))) pods.push(e.name);
     }
+    const hostDevices = new Set<string>();
+    for (const b of f.binds) {
+      const host = b.split(':')[0] ?? '';
+      const st = await stat(host).catch(() => undefined);
+      if (st && (st.isBlockDevice() || st.isCharacterDevice())) hostDevices.add(host);
+    }
+    let rootfsHasOciApp: boolean | undefined;
+    if (f.rootfs && isValidName(f.rootfs)) {
+      rootfsHasOciApp = false;
+      for (const dir of ['etc/systemd/system', 'etc/systemd/system.control']) {
+        const names = await readdir(join(L.fsPath(f.rootfs), dir)).catch(() => [] as string[]);
+        if (names.some((n) => /^sdme-oci-.+\.service$/.test(n))) rootfsHasOciApp = true;
+      }
+    }
+    this.systemdVersion ??= await (await this.sd()).version();
+    return { systemdVersion: this.systemdVersion, pods, hostDevices, rootfsHasOciApp };
+  }
+
+  /** Facts the engine checks only when it writes (name taken, rootfs and bind sources present). */
+  private async diskProblems(f: CreateFlags): Promise<FieldError[]> {
+    const L = this.ctx.layout;
+    const out: FieldError[] = [];
+    if (f.name && isValidName(f.name) && (await exists(L.stateFile(f.name)))) out.push({ field: 'name', message: `container '${f.name}' already exists` });
+    if (f.rootfs && isValidName(f.rootfs) && !(await exists(L.fsPath(f.rootfs)))) out.push({ field: 'rootfs', message: `rootfs '${f.rootfs}' not found` });
+    for (const b of f.binds) {
+      const host = b.split(':')[0] ?? '';
+      if (host.startsWith('/') && !(await exists(host))) out.push({ field: 'binds', message: `bind source '${host}' does not exist` });
+    }
+    return out;
+  }
+
+  async validateCreateFlags(f: CreateFlags): Promise<ValidationResult> {
+    const [facts, extra] = await Promise.all([this.hostFacts(f), this.diskProblems(f)]);
+    const { errors, isolation } = validateWizardFlags(f, this.ctx.config, facts, extra);
+    return { errors, isolation };
   }
 
   createCommandLine(f: CreateFlags): string {
@@ -235,22 +203,72 @@ export class EngineAdapter implements EnginePort {
   }
 
   async createContainer(f: CreateFlags, opts: { start: boolean; onProgress?: (ev: ProgressEvent) => void; signal?: AbortSignal }): Promise<string> {
-    const toState = await loadFlagsToState();
-    if (!toState) throw new SdmeError('engine validator (createFlagsToState) not available yet');
+    const facts = await this.hostFacts(f);
+    const v = validateWizardFlags(f, this.ctx.config, facts, await this.diskProblems(f));
+    if (v.errors.length || !v.resolution) throw new SdmeError(v.errors[0]?.message ?? 'invalid flags');
+    const state: ContainerState = v.resolution.state;
+    const client = await this.sd();
     opts.onProgress?.({ kind: 'phase', message: 'creating' });
-    const r = await toState(toCliFlags(f), this.ctx.config, { layout: this.ctx.layout });
-    const name = await engineCreate(this.ctx, r.state as never);
+    for (const n of v.resolution.notes) opts.onProgress?.({ kind: 'note', message: n });
+    const name = await engineCreate(this.ctx, state, { listMachines: async () => (await client.listMachines()).map((m) => m.name) });
+    if (f.enable) await enableContainer(this.ctx, name, { client });
     if (opts.start) {
-      opts.onProgress?.({ kind: 'phase', message: 'booting' });
       try {
-        await startContainer(this.ctx, name, { client: await this.sd() });
+        await this.startWithProgress(name, opts.onProgress);
       } catch (e) {
         // `create --started` semantics: remove the container if start fails
-        await cleanupFailedCreate(this.ctx, name).catch(() => undefined);
+        opts.onProgress?.({ kind: 'phase', message: 'start failed, removing' });
+        await removeContainer(this.ctx, name, { client }).catch(() => undefined);
         throw e;
       }
     }
     return name;
+  }
+
+  /**
+   * Start with boot phases. The engine's startContainer has no progress hook
+   * yet, so phases come from what is observable: machined registration, the
+   * unit's state, and the unit's newest journal line (throttled). When
+   * StartOptions gains onProgress it is passed through as well.
+   */
+  async startWithProgress(name: string, onProgress?: ProgressFn): Promise<void> {
+    const client = await this.sd();
+    if (!onProgress) return startContainer(this.ctx, name, { client });
+    const unit = `sdme@${name}.service`;
+    let phase = '';
+    const say = (message: string) => {
+      if (message !== phase) onProgress({ kind: 'phase', message: (phase = message) });
+    };
+    say('writing unit files');
+    const abort = new AbortController();
+    const unsub = await client.onMachineEvent((ev) => ev.name === name && ev.type === 'new' && say('booting (machine registered)'));
+    const poll = setInterval(() => {
+      void client.unitActiveStates([unit]).then(
+        (m) => m.get(unit) === 'activating' && phase === 'writing unit files' && say('starting nspawn'),
+        () => undefined,
+      );
+    }, 250);
+    let lastNote = 0;
+    void (async () => {
+      try {
+        for await (const e of readJournal({ unit, lines: 0, follow: true, signal: abort.signal })) {
+          const now = Date.now();
+          if (now - lastNote < 150) continue;
+          lastNote = now;
+          onProgress({ kind: 'note', message: e.message.split('\n')[0]!.slice(0, 200) });
+        }
+      } catch {
+        /* journal unavailable: phases only */
+      }
+    })();
+    try {
+      const o: StartOptions & { onProgress?: ProgressFn } = { client, onProgress };
+      await startContainer(this.ctx, name, o);
+    } finally {
+      clearInterval(poll);
+      abort.abort();
+      unsub();
+    }
   }
 
   async inspect(name: string): Promise<IsolationSummary> {
@@ -290,8 +308,29 @@ export class EngineAdapter implements EnginePort {
 
   async readCgroupStats(name: string): Promise<CgroupStats | null> {
     const s = nativeCgroupStats(`sdme@${name}.service`);
-    if (!s) return null;
-    return { cpuUsageUsec: s.cpuUsageUsec ?? 0, memoryCurrent: s.memoryCurrent ?? 0, memoryMax: s.memoryMax };
+    if (!s) {
+      this.startedAt.delete(name);
+      return null;
+    }
+    return { cpuUsageUsec: s.cpuUsageUsec ?? 0, memoryCurrent: s.memoryCurrent ?? 0, memoryMax: s.memoryMax, startedAt: await this.startTime(name) };
+  }
+
+  /**
+   * When the unit became active (ActiveEnterTimestamp, one D-Bus property
+   * read), cached per container until a watch event for it.
+   */
+  async startTime(name: string): Promise<number | null> {
+    const hit = this.startedAt.get(name);
+    if (hit !== undefined) return hit;
+    let v: number | null = null;
+    try {
+      v = usecToMs(await (await this.sd()).unitProperty(`sdme@${name}.service`, 'ActiveEnterTimestamp'));
+    } catch {
+      /* unknown */
+    }
+    // 0 = still activating: ask again next sample
+    if (v !== null) this.startedAt.set(name, v);
+    return v;
   }
 
   watch(onChange: (ev: WatchEvent) => void): Subscription {
@@ -321,10 +360,16 @@ export class EngineAdapter implements EnginePort {
     };
     const emitUnit = (unit: string) => {
       const m = /^sdme@(.+)\.service$/.exec(unit);
-      if (m && !closed) onChange({ kind: 'container', name: unescapeUnit(m[1]!) });
+      if (!m || closed) return;
+      const name = unescapeUnit(m[1]!);
+      this.startedAt.delete(name);
+      onChange({ kind: 'container', name });
     };
     void this.sd()
-      .then((c) => c.onMachineEvent((ev) => !closed && onChange({ kind: 'container', name: ev.name })))
+      .then((c) => c.onMachineEvent((ev) => {
+        this.startedAt.delete(ev.name);
+        if (!closed) onChange({ kind: 'container', name: ev.name });
+      }))
       .then((u) => {
         if (closed) u();
         else unsub = u;
@@ -354,4 +399,10 @@ export class EngineAdapter implements EnginePort {
 /** systemd unit-name unescape (\xNN) */
 function unescapeUnit(s: string): string {
   return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** systemd usec timestamp (bigint or number) -> ms; null for 0/unset. */
+export function usecToMs(v: unknown): number | null {
+  const n = typeof v === 'bigint' ? Number(v / 1000n) : typeof v === 'number' ? Math.floor(v / 1000) : 0;
+  return n > 0 ? n : null;
 }

@@ -3,12 +3,12 @@
  * 14 capabilities, no user namespace, default seccomp profile, AppArmor
  * docker-default, no no-new-privileges, private bridge network, writable root.
  */
+import type { ContainerState } from '../engine/types.js';
+import { NSPAWN_DEFAULT_CAPS, normalizeCap } from '../engine/security/caps.js';
+import { DOCKER_DEFAULT_CAPS } from '../engine/security/baselines.js';
 import type { IsolationItem, IsolationSummary } from './engine-port.js';
 
-export const DOCKER_DEFAULT_CAPS = [
-  'CAP_AUDIT_WRITE', 'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_MKNOD',
-  'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SETFCAP', 'CAP_SETGID', 'CAP_SETPCAP', 'CAP_SETUID', 'CAP_SYS_CHROOT',
-];
+export { DOCKER_DEFAULT_CAPS };
 
 /** The facts the summary is made of (from a resolved state or a live /proc read). */
 export interface IsolationFacts {
@@ -73,4 +73,35 @@ export function isolationSummary(f: IsolationFacts): IsolationSummary {
     verdict: f.readOnly ? 'stronger' : 'same',
   });
   return { items, notes: [] };
+}
+
+/** Network mode of a resolved state, as the summary shows it. */
+export function networkOfState(s: Pick<ContainerState, 'pod' | 'networkZone' | 'networkBridge' | 'networkVeth' | 'privateNetwork'>): string {
+  if (s.pod !== undefined) return 'pod';
+  if (s.networkZone !== undefined) return 'zone';
+  if (s.networkBridge !== undefined) return 'bridge';
+  if (s.networkVeth) return 'veth';
+  return s.privateNetwork ? 'private' : 'host';
+}
+
+/**
+ * What a resolved state (createFlagsToState's) gives at run time: nspawn's
+ * default bounding set, plus CAP_NET_ADMIN when nspawn gets --private-network
+ * (not for a pod, which joins a netns instead), plus --capability, minus
+ * --drop-capability (drops win, as in nspawn).
+ */
+export function isolationFromState(s: ContainerState): IsolationFacts {
+  const drops = new Set(s.dropCaps.map(normalizeCap));
+  const caps = [...NSPAWN_DEFAULT_CAPS];
+  if (s.privateNetwork && s.pod === undefined) caps.push('CAP_NET_ADMIN');
+  for (const c of s.addCaps.map(normalizeCap)) if (!caps.includes(c)) caps.push(c);
+  return {
+    caps: caps.filter((c) => !drops.has(c)),
+    userns: s.userns,
+    noNewPrivs: s.noNewPrivs,
+    network: networkOfState(s),
+    syscallFilter: s.syscallFilter,
+    apparmor: s.apparmorProfile ?? null,
+    readOnly: s.readOnly,
+  };
 }

@@ -195,7 +195,7 @@ describe('App at 80x24 (fake port)', () => {
     let f = plain(h.frame());
     expect(f).toMatch(/Memory +█/);
     await h.press('1', '2', 'X');
-    f = await h.waitFor((x) => plain(x).includes('digits + optional K, M, G or T'));
+    f = await h.waitFor((x) => plain(x).includes("✗ invalid --memory '12X'"));
     expect(plain(f)).toContain('--memory 12X');
     await h.press(KEYS.backspace, 'M', ...Array(6).fill(KEYS.up), KEYS.right, KEYS.right);
     f = await h.waitFor((x) => plain(x).includes('--memory 12M') && plain(x).includes('--strict') && plain(x).includes('valid'));
