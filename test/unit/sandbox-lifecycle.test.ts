@@ -12,6 +12,7 @@ import { SdmeError } from '../../src/engine/errors.js';
 import { findOnPath } from '../../src/engine/sandbox/tools.js';
 import { findNspawn, allPids, readCmdline } from '../../src/engine/sandbox/procs.js';
 import { sandboxDown, sandboxPaths, sandboxRun, sandboxStatus, sandboxUp } from '../../src/engine/sandbox/sandbox.js';
+import { readRecord, writeRecord } from '../../src/engine/sandbox/state.js';
 
 const canRun = process.getuid?.() === 0 && findOnPath('systemd-nspawn', process.env.PATH) !== undefined;
 const base = `/var/tmp/sdme-sandbox-test-${process.pid}`;
@@ -139,6 +140,19 @@ describe.skipIf(!canRun)('sandbox lifecycle (real nspawn)', () => {
     const again = await sandboxUp({ name: NAME, base });
     expect(again.started).toBe(true);
     expect(again.record.leaderPid).not.toBe(up.record.leaderPid);
+    expect(await sandboxDown({ name: NAME, base })).toBe(true);
+    expect(leftovers(NAME)).toEqual([]);
+  }, 90_000);
+
+  it('an up that died mid-boot (record without leader) is taken over, not refused as a second copy', async () => {
+    const up = await sandboxUp({ name: NAME, base });
+    const p = sandboxPaths(NAME, base);
+    writeRecord(p.stateFile, { ...readRecord(p.stateFile)!, leaderPid: 0 });
+    expect((await sandboxStatus({ name: NAME, base })).state).toBe('stale');
+    const again = await sandboxUp({ name: NAME, base });
+    expect(again.started).toBe(true);
+    expect(again.record.nspawnPid).not.toBe(up.record.nspawnPid);
+    expect(findNspawn(NAME)).toEqual([again.record.nspawnPid]);
     expect(await sandboxDown({ name: NAME, base })).toBe(true);
     expect(leftovers(NAME)).toEqual([]);
   }, 90_000);

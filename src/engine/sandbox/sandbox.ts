@@ -110,7 +110,9 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxUpResult> {
       o.note?.(`sandbox '${name}' is already up (leader pid ${live.leaderPid})`);
       return { record: live, started: false, bootMs: 0 };
     }
-    const foreign = findNspawn(name);
+    // an nspawn our record names but that never finished booting is ours (stale), not foreign
+    const recorded = readRecord(p.stateFile)?.nspawnPid;
+    const foreign = findNspawn(name).filter((pid) => pid !== recorded);
     if (foreign.length > 0) {
       throw new SdmeError(
         `a systemd-nspawn for machine '${name}' is already running (pid ${foreign.join(', ')}) that this sandbox did not start: refusing a second copy`,
@@ -118,7 +120,7 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxUpResult> {
     }
     if (existsSync(p.dir)) {
       o.note?.(`cleaning up a stale sandbox '${name}'`);
-      await teardown(p, undefined, nsenter, o.note);
+      await teardown(p, readRecord(p.stateFile), nsenter, o.note, 0);
     }
     const t0 = Date.now();
     try {
