@@ -10,7 +10,7 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { AppController, AppState } from '../state/store.js';
 import { errorText } from '../state/store.js';
 import { resolveSelection, SORT_KEYS, TABS, type UiState } from '../state/ui-store.js';
-import type { CommandArgv, ContainerInfo, IsolationSummary } from '../state/engine-port.js';
+import type { CommandArgv, ContainerInfo, IsolationSummary, ProgressEvent } from '../state/engine-port.js';
 import { JournalFeed } from '../state/journal-feed.js';
 import { Table, type TableRow } from '../components/Table.js';
 import { LogView } from '../components/LogView.js';
@@ -229,7 +229,7 @@ export function App(p: AppProps) {
         continue;
       }
       const fn = {
-        start: () => port.start(n),
+        start: () => port.start(n, { onProgress: progressTo(n) }),
         stop: () => port.stop(n, 'graceful'),
         restart: () => port.restart(n),
         enable: () => port.enable(n),
@@ -239,6 +239,14 @@ export function App(p: AppProps) {
       void p.ctl.act(n, a, fn, `${a} ${n}: ok`);
     }
     if (skipped.length) p.ctl.setStatus(`${a} not possible now for: ${skipped.join(', ')}`, 'error');
+  };
+
+  /** progress -> the row's busy label (phases) and the status line (phases and notes) */
+  const progressTo = (name: string) => (ev: ProgressEvent) => {
+    const msg = 'message' in ev && ev.message ? ev.message : null;
+    if (!msg) return;
+    if (ev.kind === 'phase') p.ctl.store.setState((st) => (st.busy[name] ? { busy: { ...st.busy, [name]: msg } } : {}));
+    p.ctl.setStatus(`${name}: ${msg}`);
   };
 
   const wizCtx = { rootfs: s.rootfs.map((r) => r.name), pods: s.pods.map((x) => x.name) };
@@ -283,7 +291,7 @@ export function App(p: AppProps) {
     void p.ctl.act(
       name,
       start ? 'create+start' : 'create',
-      () => port.createContainer(wiz.flags, { start, onProgress: (ev) => p.ctl.setStatus(`${name}: ${'message' in ev && ev.message ? ev.message : ev.kind}`) }),
+      () => port.createContainer(wiz.flags, { start, onProgress: progressTo(name) }),
       `created ${name}${start ? ' and started it' : ''}`,
     );
   };

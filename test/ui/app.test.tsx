@@ -90,8 +90,10 @@ describe('App at 80x24 (fake port)', () => {
   it('start runs in the background with a busy row, then shows running', async () => {
     h = await renderApp(80, 24, { port: fakePort({ actionMs: 300 }) });
     await h.press('s');
-    const busy = lines(h.frame())[3]!;
-    expect(busy).toMatch(/build-box +. start/);
+    // the row shows the boot phase reported by the port, the status line spells it out
+    const l = lines(h.frame());
+    expect(l[3]).toMatch(/build-box +. waiting/);
+    expect(l[23]).toContain('build-box: waiting for boot');
     await h.waitFor((f) => /build-box +running/.test(plain(f)));
     expect(h.port.calls).toContain('start build-box');
     expect(plain(h.frame())).toContain('start build-box: ok');

@@ -1,13 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import React from 'react';
 import { render, cleanup } from 'ink-testing-library';
-import chalk from 'chalk';
 import { LogView } from '../../src/components/LogView.js';
 import { JournalFeed } from '../../src/state/journal-feed.js';
 import { ThemeContext, makeTheme } from '../../src/components/theme.js';
 import { scrollAnchor, visibleRows, LogLayoutCache, findMatch } from '../../src/components/log-view-model.js';
 import { segmentsText } from '../../src/components/log-text.js';
 import { fakePort, plain, tick } from './fakes.js';
+
+// Ink colours through chalk, whose level is fixed when it loads: force level 1
+// before any import (vi.hoisted runs first) instead of importing chalk here.
+vi.hoisted(() => {
+  process.env.FORCE_COLOR = '1';
+});
 
 afterEach(() => cleanup());
 
@@ -85,7 +90,6 @@ describe('LogView: log-control-sequences', () => {
   });
 
   it('with colour on, the frame holds only SGR escapes (no OSC, no cursor or mode changes)', () => {
-    chalk.level = 1;
     const r = view(feedOf(CTRL), 40, 7, {}, true);
     const frame = r.lastFrame()!;
     const escapes = frame.match(/\x1b[^a-zA-Z]*[a-zA-Z\\]/g) ?? [];
