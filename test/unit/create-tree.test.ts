@@ -134,6 +134,20 @@ describe('createContainer (real files in a temp datadir)', () => {
     expect(await readFile(join(ctx.layout.upper('race'), 'etc/hostname'), 'utf8')).toBe('race\n');
   });
 
+  it('an empty state file left by a killed creator is cleaned up, then the create proceeds', async () => {
+    const L = ctx.layout;
+    await mkdir(L.stateDir, { recursive: true });
+    await writeFile(L.stateFile('killed'), '');
+    await mkdir(join(L.upper('killed'), 'etc'), { recursive: true });
+    await writeFile(join(L.upper('killed'), 'etc/half-written'), 'x');
+    expect(await createContainer(ctx, emptyState('killed'), opts())).toBe('killed');
+    expect(notes).toContain("removing leftovers of an interrupted create of 'killed'");
+    await expect(lstat(join(L.upper('killed'), 'etc/half-written'))).rejects.toThrow();
+    expect((await readState(L, 'killed')).name).toBe('killed');
+    // a complete state file is never treated as stale
+    await expect(createContainer(ctx, emptyState('killed'), opts())).rejects.toThrow('already exists');
+  });
+
   it('refuses a umask that hides files from services', async () => {
     const old = process.umask(0o027);
     try {

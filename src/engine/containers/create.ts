@@ -60,22 +60,30 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
     name = await generateName(async (n) => machines.has(n) || (await nameTakenOnDisk(L, n)));
   } else {
     validateName(name, 'container');
-    if (await nameTakenOnDisk(L, name)) throw new SdmeError(`container '${name}' already exists`);
   }
-
   for (const b of spec.binds) {
     if (!(await exists(b.host))) throw new SdmeError(`bind source '${b.host}' does not exist`);
   }
 
-  let fsLock: Lock | undefined;
-  if (spec.rootfs !== '') {
-    validateName(spec.rootfs, 'rootfs');
-    if (!(await isDir(L.fsPath(spec.rootfs)))) {
-      throw new SdmeError(`root filesystem '${spec.rootfs}' not found (see 'sdme fs ls')`);
-    }
-    fsLock = lock(L, 'fs', spec.rootfs, 'shared');
-  }
+  // Exclusive container lock for the whole create: rm/start of the same name wait for us to finish.
+  let nameLock: Lock;
   try {
+    nameLock = lock(L, 'containers', name, 'exclusive');
+  } catch (e) {
+    if (e instanceof SdmeError) throw new SdmeError(`container '${name}' already exists (${e.message})`);
+    throw e;
+  }
+  let fsLock: Lock | undefined;
+  try {
+    await removeStaleClaim(ctx, name);
+    if (await nameTakenOnDisk(L, name)) throw new SdmeError(`container '${name}' already exists`);
+    if (spec.rootfs !== '') {
+      validateName(spec.rootfs, 'rootfs');
+      if (!(await isDir(L.fsPath(spec.rootfs)))) {
+        throw new SdmeError(`root filesystem '${spec.rootfs}' not found (see 'sdme fs ls')`);
+      }
+      fsLock = lock(L, 'fs', spec.rootfs, 'shared');
+    }
     checkInterrupt(ctx.signal);
     // the atomic name claim: exactly one concurrent create wins
     await claimStateFile(L, name);
@@ -91,7 +99,27 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
     return name;
   } finally {
     fsLock?.release();
+    nameLock.release();
   }
+}
+
+/**
+ * An empty state file is a claim whose creator died before writing the state
+ * (writeState is atomic, so a finished create never leaves it empty). We hold
+ * the container lock, so no live creator owns it: remove its leftovers.
+ */
+async function removeStaleClaim(ctx: Ctx, name: string): Promise<void> {
+  let size: number;
+  try {
+    const st = await lstat(ctx.layout.stateFile(name));
+    if (!st.isFile()) return;
+    size = st.size;
+  } catch {
+    return;
+  }
+  if (size !== 0) return;
+  ctx.note(`removing leftovers of an interrupted create of '${name}'`);
+  await cleanupFailedCreate(ctx, name);
 }
 
 /** Remove what a failed create wrote (container dir, state file). Never throws. */
