@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { buildSandboxArgv, innerEnv, nsenterArgv } from '../../src/engine/sandbox/argv.js';
 import { identityFiles } from '../../src/engine/sandbox/clone.js';
 import { aptMirror } from '../../src/engine/sandbox/debootstrap.js';
-import { decodeMountPath, mountsUnder } from '../../src/engine/sandbox/mounts.js';
 import { sandboxPaths, validateSandboxName } from '../../src/engine/sandbox/paths.js';
 import { isNspawnFor, parseStat } from '../../src/engine/sandbox/procs.js';
 import { parseRecord, serializeRecord, type SandboxRecord } from '../../src/engine/sandbox/state.js';
@@ -114,24 +113,6 @@ describe('procs', () => {
     [['/usr/bin/echo', '--machine=sb'], false],
     [[], false],
   ])('isNspawnFor(%j, sb) = %s', (argv, want) => expect(isNspawnFor(argv, 'sb')).toBe(want));
-});
-
-describe('mounts', () => {
-  const info = [
-    '22 1 8:1 / / rw - ext4 /dev/vda rw',
-    '50 22 0:40 / /var/tmp/sb/merged rw - overlay overlay rw',
-    '51 50 8:1 /x /var/tmp/sb/merged/var/lib/sdme rw - ext4 /dev/vda rw',
-    '52 22 8:1 /y /var/tmp/sb2/merged rw - ext4 /dev/vda rw',
-    '53 22 8:1 /z /var/tmp/sb/with\\040space rw - ext4 /dev/vda rw',
-  ].join('\n');
-  it('lists mounts under a dir deepest first, not its siblings', () => {
-    expect(mountsUnder('/var/tmp/sb', info)).toEqual([
-      '/var/tmp/sb/merged/var/lib/sdme',
-      '/var/tmp/sb/with space',
-      '/var/tmp/sb/merged',
-    ]);
-  });
-  it('decodes octal escapes', () => expect(decodeMountPath('a\\040b\\011c\\134d')).toBe('a b\tc\\d'));
 });
 
 describe('aptMirror', () => {

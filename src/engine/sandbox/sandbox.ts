@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import stripAnsi from 'strip-ansi';
 import { mount, MNT_DETACH, umount2 } from '../../native/libc.js';
+import { isMountPoint } from '../../native/mountinfo.js';
 import { run } from '../../native/run.js';
+import { safeRemoveDir } from '../catalogue/safe-remove.js';
 import { checkInterrupt, SdmeError } from '../errors.js';
 import { buildSandboxArgv, innerEnv, nsenterArgv } from './argv.js';
 import { nodeBindsForForeignRoot, prepareUpper } from './clone.js';
 import { ensureDebootstrapRoot, hasSystemd } from './debootstrap.js';
 import { lockSandbox } from './lock.js';
-import { mountsUnder, unmountAndRemove } from './mounts.js';
 import { SANDBOX_BASE, SANDBOX_CACHE, sandboxPaths, validateSandboxName, type SandboxPaths } from './paths.js';
 import { childrenOf, findLeader, findNspawn, isAlive, isNspawnFor, readCmdline, readStat } from './procs.js';
 import { spawnDetached } from './spawn.js';
@@ -248,7 +249,7 @@ async function teardown(
     if (alive().length > 0) throw new SdmeError(`could not stop systemd-nspawn of sandbox '${p.name}' (pid ${alive().join(', ')})`);
   }
   cleanupUnixExport(p.name);
-  if (existsSync(p.dir)) unmountAndRemove(p.dir);
+  await safeRemoveDir(p.dir, { note });
 }
 
 function signalPid(pid: number, sig: NodeJS.Signals): void {
@@ -267,9 +268,9 @@ async function waitGone(alive: () => number[], ms: number): Promise<void> {
 /** nspawn leaves /run/systemd/nspawn/unix-export/NAME mounted when it is killed. */
 function cleanupUnixExport(name: string): void {
   const dir = `/run/systemd/nspawn/unix-export/${name}`;
-  for (const m of mountsUnder(dir)) {
+  if (isMountPoint(dir)) {
     try {
-      umount2(m, MNT_DETACH);
+      umount2(dir, MNT_DETACH);
     } catch {
       // already gone
     }
