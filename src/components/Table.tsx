@@ -1,9 +1,13 @@
-/** A small table: header row, fixed height, selection kept in view, clipped cells. */
-import React, { useRef } from 'react';
+/**
+ * A small table: header row, fixed height, selection kept in view, clipped
+ * cells. Only the visible window is rendered; column content widths are
+ * computed once per `rows` array (callers memoise rows), and each row is a
+ * memoised component, so a selection move re-renders two rows.
+ */
+import React, { useMemo, useRef } from 'react';
 import { Box, Text } from 'ink';
-import { fitCell, layoutColumns, scrollTop, type ColumnSpec } from './table-layout.js';
-import { useTheme } from './theme.js';
-import stringWidth from 'string-width';
+import { cellWidth, fitCell, layoutColumns, scrollTop, type ColumnSpec } from './table-layout.js';
+import { useTheme, type Theme } from './theme.js';
 
 export interface TableRow {
   key: string;
@@ -26,16 +30,77 @@ export interface TableProps {
   empty?: string;
 }
 
+/** Widest cell per column over all rows (header title + 1 for the sort arrow). */
+export function contentWidths(columns: ColumnSpec[], rows: TableRow[]): Record<string, number> {
+  const content: Record<string, number> = {};
+  for (const c of columns) {
+    let w = cellWidth(c.title) + 1;
+    for (const r of rows) {
+      const v = r.cells[c.key];
+      if (v) w = Math.max(w, cellWidth(v));
+    }
+    content[c.key] = w;
+  }
+  return content;
+}
+
+function sameRecord(a: Record<string, string | undefined> | undefined, b: Record<string, string | undefined> | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/**
+ * Keep the previous object for rows whose content did not change, so the
+ * memoised row components skip them. `cache` (key -> row) is updated in place.
+ */
+export function reuseRows(next: TableRow[], cache: Map<string, TableRow>): TableRow[] {
+  const out = next.map((r) => {
+    const old = cache.get(r.key);
+    return old && old.marked === r.marked && sameRecord(old.cells, r.cells) && sameRecord(old.colours, r.colours) ? old : r;
+  });
+  cache.clear();
+  for (const r of out) cache.set(r.key, r);
+  return out;
+}
+
+interface RowProps {
+  row: TableRow;
+  columns: ColumnSpec[];
+  widths: number[];
+  width: number;
+  selected: boolean;
+  focused: boolean;
+  theme: Theme;
+}
+
+const RowView = React.memo(function RowView({ row, columns, widths, width, selected, focused, theme }: RowProps) {
+  return (
+    <Box height={1} width={width} overflow="hidden">
+      <Text inverse={selected && focused} bold={selected} wrap="truncate-end">
+        <Text color={theme.accent}>{row.marked ? '* ' : selected ? '> ' : '  '}</Text>
+        {columns.map((c, i) =>
+          widths[i] ? (
+            <Text key={c.key} color={theme.color ? row.colours?.[c.key] : undefined}>
+              {fitCell(row.cells[c.key] ?? '', widths[i]!, c.align) + (i < columns.length - 1 ? ' ' : '')}
+            </Text>
+          ) : null,
+        )}
+      </Text>
+    </Box>
+  );
+});
+
 export function Table(p: TableProps) {
   const theme = useTheme();
   const topRef = useRef(0);
   const body = Math.max(0, p.height - 1);
-  const content: Record<string, number> = {};
-  for (const c of p.columns) {
-    content[c.key] = Math.max(stringWidth(c.title) + 1, ...p.rows.map((r) => stringWidth(r.cells[c.key] ?? '')));
-  }
+  const content = useMemo(() => contentWidths(p.columns, p.rows), [p.columns, p.rows]);
   // 2 cells for the mark column
-  const widths = layoutColumns(p.columns, p.width - 2, content);
+  const widths = useMemo(() => layoutColumns(p.columns, p.width - 2, content), [p.columns, p.width, content]);
   const top = scrollTop(topRef.current, Math.max(0, p.selected), body, p.rows.length);
   topRef.current = top;
   const shown = p.rows.slice(top, top + body);
@@ -52,23 +117,9 @@ export function Table(p: TableProps) {
       {shown.length === 0 && p.empty ? (
         <Text color={theme.muted} wrap="truncate-end">{'  ' + p.empty}</Text>
       ) : null}
-      {shown.map((r, k) => {
-        const isSel = top + k === p.selected;
-        return (
-          <Box key={r.key} height={1} width={p.width} overflow="hidden">
-            <Text inverse={isSel && p.focused !== false} bold={isSel} wrap="truncate-end">
-              <Text color={theme.accent}>{r.marked ? '* ' : isSel ? '> ' : '  '}</Text>
-              {p.columns.map((c, i) =>
-                widths[i] ? (
-                  <Text key={c.key} color={theme.color ? r.colours?.[c.key] : undefined}>
-                    {fitCell(r.cells[c.key] ?? '', widths[i]!, c.align) + (i < p.columns.length - 1 ? ' ' : '')}
-                  </Text>
-                ) : null,
-              )}
-            </Text>
-          </Box>
-        );
-      })}
+      {shown.map((r, k) => (
+        <RowView key={r.key} row={r} columns={p.columns} widths={widths} width={p.width} selected={top + k === p.selected} focused={p.focused !== false} theme={theme} />
+      ))}
     </Box>
   );
 }

@@ -78,6 +78,7 @@ export class EngineAdapter implements EnginePort {
       systemdVersion,
       datadir: this.ctx.config.datadir,
       sandbox: !!process.env.SDME_SANDBOX,
+      ...(process.env.SDME_SANDBOX ? { sandboxName: process.env.SDME_SANDBOX } : {}),
     };
   }
 

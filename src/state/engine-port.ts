@@ -15,6 +15,8 @@ export interface HostInfo {
   datadir: string;
   /** true when running inside the sdme sandbox host */
   sandbox: boolean;
+  /** the sandbox's name (SDME_SANDBOX inside it) */
+  sandboxName?: string;
 }
 
 export interface PodInfo {

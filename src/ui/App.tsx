@@ -12,11 +12,11 @@ import { errorText } from '../state/store.js';
 import { resolveSelection, SORT_KEYS, TABS, type UiState } from '../state/ui-store.js';
 import type { CommandArgv, ContainerInfo, IsolationSummary, ProgressEvent } from '../state/engine-port.js';
 import { JournalFeed } from '../state/journal-feed.js';
-import { Table, type TableRow } from '../components/Table.js';
+import { Table, reuseRows, type TableRow } from '../components/Table.js';
 import { LogView } from '../components/LogView.js';
 import { LogLayoutCache, findMatch, scrollAnchor } from '../components/log-view-model.js';
 import type { ColumnSpec } from '../components/table-layout.js';
-import { useTheme } from '../components/theme.js';
+import { useTheme, type Theme } from '../components/theme.js';
 import { computeLayout, MIN_COLS, MIN_ROWS } from './layout.js';
 import { keyName, keysFor, type Command, type Keymap } from './keymap.js';
 import { fmtBytes, fmtDuration, fmtPct, SPINNER } from './format.js';
@@ -105,6 +105,40 @@ export function containerView(s: AppState, ui: Pick<UiState, 'filter' | 'sortKey
     return ui.sortDesc ? -r : r;
   });
   return list;
+}
+
+/** Containers tab rows (pure; memoised by the caller). */
+export function buildContainerRows(
+  cts: ContainerInfo[],
+  stats: AppState['stats'],
+  busyMap: AppState['busy'],
+  marked: string[],
+  spinner: string,
+  now: number,
+  theme: Theme,
+): TableRow[] {
+  const markedSet = new Set(marked);
+  return cts.map((c) => {
+    const st = stats[c.name];
+    const busy = busyMap[c.name];
+    return {
+      key: c.name,
+      marked: markedSet.has(c.name),
+      cells: {
+        name: c.name,
+        status: busy ? `${spinner} ${busy}` : c.status,
+        health: c.health,
+        os: c.os,
+        rootfs: c.rootfs || 'host',
+        net: netLabel(c),
+        pod: c.network.pod ?? '-',
+        cpu: c.status === 'running' ? fmtPct(st?.cpuPct) : '-',
+        mem: c.status === 'running' && st ? `${fmtBytes(st.memCurrent)}/${st.memMax ? fmtBytes(st.memMax) : '∞'}` : '-',
+        uptime: c.status === 'running' && st?.startedAt ? fmtDuration(now - st.startedAt) : '-',
+      },
+      colours: { status: busy ? theme.busy : c.status === 'running' ? theme.running : c.status === 'stopped' ? theme.stopped : theme.busy },
+    };
+  });
 }
 
 export function App(p: AppProps) {
@@ -436,6 +470,20 @@ export function App(p: AppProps) {
     for (const cmd of p.keymap.get(k) ?? []) if (doCommand(cmd)) return;
   });
 
+  // table rows, rebuilt only when their inputs change (uptime ticks per second)
+  const nowSec = Math.floor(now / 1000);
+  const rowCache = useRef(new Map<string, TableRow>());
+  const ctRows = useMemo(
+    () => reuseRows(buildContainerRows(cts, s.stats, s.busy, ui.marked, SPINNER[ui.spin] ?? '', nowSec * 1000, theme), rowCache.current),
+    [cts, s.stats, s.busy, ui.marked, ui.spin, nowSec, theme],
+  );
+
+  const headerCounts = useMemo(
+    () => ({ running: s.containers.filter((c) => c.status === 'running').length, stopped: s.containers.filter((c) => c.status === 'stopped').length, pods: s.pods.length }),
+    [s.containers, s.pods],
+  );
+  const counts = useMemo(() => ({ containers: s.containers.length, pods: s.pods.length, rootfs: s.rootfs.length }), [s.containers, s.pods, s.rootfs]);
+
   if (L.tooSmall) {
     return (
       <Box width={cols} height={rows} flexDirection="column" overflow="hidden">
@@ -467,29 +515,8 @@ export function App(p: AppProps) {
     let list: React.ReactNode;
     let listH = L.list;
     if (ui.tab === 'containers') {
-      const rowsT: TableRow[] = cts.map((c) => {
-        const st = s.stats[c.name];
-        const busy = s.busy[c.name];
-        return {
-          key: c.name,
-          marked: ui.marked.includes(c.name),
-          cells: {
-            name: c.name,
-            status: busy ? `${SPINNER[ui.spin]} ${busy}` : c.status,
-            health: c.health,
-            os: c.os,
-            rootfs: c.rootfs || 'host',
-            net: netLabel(c),
-            pod: c.network.pod ?? '-',
-            cpu: c.status === 'running' ? fmtPct(st?.cpuPct) : '-',
-            mem: c.status === 'running' && st ? `${fmtBytes(st.memCurrent)}/${st.memMax ? fmtBytes(st.memMax) : '∞'}` : '-',
-            uptime: c.status === 'running' && st?.startedAt ? fmtDuration(now - st.startedAt) : '-',
-          },
-          colours: { status: busy ? theme.busy : c.status === 'running' ? theme.running : c.status === 'stopped' ? theme.stopped : theme.busy },
-        };
-      });
       list = (
-        <Table columns={CT_COLUMNS} rows={rowsT} selected={selIdx} width={cols} height={listH} sortKey={ui.sortKey} sortDesc={ui.sortDesc}
+        <Table columns={CT_COLUMNS} rows={ctRows} selected={selIdx} width={cols} height={listH} sortKey={ui.sortKey} sortDesc={ui.sortDesc}
           focused={ui.focus === 'list'} empty={s.loaded ? (ui.filter ? `no container matches "${ui.filter}"` : 'no containers — n creates one') : 'loading…'} />
       );
     } else if (ui.tab === 'pods') {
@@ -521,7 +548,7 @@ export function App(p: AppProps) {
           )}
         </Box>
       );
-      const detail = <DetailPane c={selCt} s={s} iso={iso.name === selCt?.name ? iso.v : null} width={wide ? L.detailWidth : cols} height={bottomH} />;
+      const detail = <DetailPane c={selCt} st={selCt ? s.stats[selCt.name] : undefined} iso={iso.name === selCt?.name ? iso.v : null} width={wide ? L.detailWidth : cols} height={bottomH} />;
       if (wide) bottom = <Box height={bottomH}>{detail}{journal}</Box>;
       else bottom = ui.bottom === 'detail' && ui.focus !== 'journal' ? detail : journal;
       if (ui.tab === 'pods') {
@@ -555,10 +582,9 @@ export function App(p: AppProps) {
     }
   }
 
-  const counts = { containers: s.containers.length, pods: s.pods.length, rootfs: s.rootfs.length };
   return (
     <Box width={cols} height={rows} flexDirection="column" overflow="hidden">
-      <Header s={s} cols={cols} />
+      <Header host={s.host} counts={headerCounts} cols={cols} />
       <TabBar tab={ui.tab} cols={cols} counts={counts} />
       <Box height={L.body} overflow="hidden" flexDirection="column">{body}</Box>
       <StatusLine text={status.text} kind={status.kind} cols={cols} />

@@ -1,8 +1,8 @@
 /** Header, tab bar, status line, detail pane, help and confirm overlays. */
 import React from 'react';
 import { Box, Text } from 'ink';
-import type { AppState } from '../state/store.js';
-import type { ContainerInfo, IsolationSummary } from '../state/engine-port.js';
+import type { StatSeries } from '../state/store.js';
+import type { ContainerInfo, HostInfo, IsolationSummary } from '../state/engine-port.js';
 import type { Tab } from '../state/ui-store.js';
 import { useTheme } from '../components/theme.js';
 import { sparkline } from '../components/sparkline.js';
@@ -10,29 +10,33 @@ import { fitCell } from '../components/table-layout.js';
 import { fmtBytes, fmtPct } from './format.js';
 import { COMMAND_HELP, keysFor, type Command, type Keymap } from './keymap.js';
 
-export function Header({ s, cols }: { s: AppState; cols: number }) {
+export interface HeaderCounts {
+  running: number;
+  stopped: number;
+  pods: number;
+}
+
+export const Header = React.memo(function Header({ host: h, counts, cols }: { host: HostInfo | null; counts: HeaderCounts; cols: number }) {
   const theme = useTheme();
-  const running = s.containers.filter((c) => c.status === 'running').length;
-  const stopped = s.containers.filter((c) => c.status === 'stopped').length;
-  const h = s.host;
   const left = `sdme-tui  ${h?.hostname ?? '…'}  systemd ${h?.systemdVersion ?? '?'}`;
-  const mid = `running ${running}  stopped ${stopped}  pods ${s.pods.length}`;
+  const mid = `running ${counts.running}  stopped ${counts.stopped}  pods ${counts.pods}`;
   const right = `${h?.datadir ?? ''}`;
+  const sandbox = h?.sandbox ? ` sandbox ${h.sandboxName ?? ''} `.replace(/  $/, ' ') : '';
   return (
     <Box height={1} width={cols} overflow="hidden">
       <Text wrap="truncate-end">
         <Text bold color={theme.accent}>{left}</Text>
-        {h?.sandbox ? <Text inverse color={theme.busy}> sandbox </Text> : null}
+        {sandbox ? <Text inverse color={theme.busy}>{' ' + sandbox.trim() + ' '}</Text> : null}
         <Text>{'  ' + mid + '  '}</Text>
         <Text color={theme.muted}>{right}</Text>
       </Text>
     </Box>
   );
-}
+});
 
 const TAB_LABEL: Record<Tab, string> = { containers: 'Containers', pods: 'Pods', rootfs: 'Root filesystems' };
 
-export function TabBar({ tab, cols, counts }: { tab: Tab; cols: number; counts: Record<Tab, number> }) {
+export const TabBar = React.memo(function TabBar({ tab, cols, counts }: { tab: Tab; cols: number; counts: Record<Tab, number> }) {
   const theme = useTheme();
   return (
     <Box height={1} width={cols} overflow="hidden">
@@ -46,9 +50,9 @@ export function TabBar({ tab, cols, counts }: { tab: Tab; cols: number; counts: 
       </Text>
     </Box>
   );
-}
+});
 
-export function StatusLine({ text, kind, cols }: { text: string; kind: 'info' | 'error' | 'hint'; cols: number }) {
+export const StatusLine = React.memo(function StatusLine({ text, kind, cols }: { text: string; kind: 'info' | 'error' | 'hint'; cols: number }) {
   const theme = useTheme();
   return (
     <Box height={1} width={cols} overflow="hidden">
@@ -57,7 +61,7 @@ export function StatusLine({ text, kind, cols }: { text: string; kind: 'info' | 
       </Text>
     </Box>
   );
-}
+});
 
 /** Rows of the detail pane as [label, value] pairs (pure, tested). */
 export function detailLines(c: ContainerInfo): [string, string][] {
@@ -78,9 +82,9 @@ export function detailLines(c: ContainerInfo): [string, string][] {
   ];
 }
 
-export function DetailPane(p: {
+export const DetailPane = React.memo(function DetailPane(p: {
   c: ContainerInfo | undefined;
-  s: AppState;
+  st: StatSeries | undefined;
   iso: IsolationSummary | null;
   width: number;
   height: number;
@@ -100,7 +104,7 @@ export function DetailPane(p: {
         </Text>,
       );
     }
-    const st = p.s.stats[c.name];
+    const st = p.st;
     const sw = Math.max(4, Math.min(40, inner - 24));
     rows.push(
       <Text key="cpu" wrap="truncate-end">
@@ -150,7 +154,7 @@ export function DetailPane(p: {
       ))}
     </Box>
   );
-}
+});
 
 const HELP_GROUPS: [string, Command[]][] = [
   ['Navigation', ['up', 'down', 'pageUp', 'pageDown', 'top', 'bottom', 'tabNext', 'tabPrev', 'tab1', 'tab2', 'tab3', 'focus', 'detail', 'filter', 'sort', 'sortReverse', 'refresh', 'help', 'quit']],
