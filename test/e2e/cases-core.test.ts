@@ -66,10 +66,10 @@ async function rmAll(names: string[]): Promise<void> {
 
 beforeAll(async () => {
   inSandbox();
-  await rmAll([...NAMED, LONG]);
+  await rmAll([...NAMED, LONG, 'trail-']);
 });
 afterAll(async () => {
-  await rmAll([...NAMED, LONG]);
+  await rmAll([...NAMED, LONG, 'trail-']);
   for (const p of ['cc', 'rb', 'js']) expect(await cleanupContainers(p)).toEqual([]);
 });
 
