@@ -3,7 +3,7 @@ import { SdmeError } from '../../src/engine/errors.js';
 import { generateName, isValidName, mutateVowels, shuffled, validateName, WORDS } from '../../src/engine/catalogue/names.js';
 
 describe('validateName', () => {
-  it.each(['a', 'web', 'deb-template', 'a-b-c', 'web-1', 'trailing-', 'double--dash', 'a'.repeat(64), `a${'-b'.repeat(31)}c`])(
+  it.each(['a', 'web', 'deb-template', 'a-b-c', 'web-1', 'a--b', 'double--dash', 'a'.repeat(64), `a${'-b'.repeat(31)}c`])(
     'accepts %s',
     (n) => {
       expect(() => validateName(n)).not.toThrow();
@@ -20,6 +20,9 @@ describe('validateName', () => {
     ['a..b', "invalid name 'a..b': must contain only lowercase letters a-z, digits 0-9 and '-'"],
     ['a/b', "invalid name 'a/b': must contain only lowercase letters a-z, digits 0-9 and '-'"],
     ['aB', "invalid name 'aB': must contain only lowercase letters a-z, digits 0-9 and '-'"],
+    ['trailing-', "invalid name 'trailing-': must not end with '-' (systemd-nspawn rejects it as a machine name)"],
+    ['a-', "invalid name 'a-': must not end with '-' (systemd-nspawn rejects it as a machine name)"],
+    ['a--', "invalid name 'a--': must not end with '-' (systemd-nspawn rejects it as a machine name)"],
     ['a\nb', "invalid name 'a\\x0ab': must contain only lowercase letters a-z, digits 0-9 and '-'"],
   ])('rejects %j', (n, msg) => {
     let err: unknown;

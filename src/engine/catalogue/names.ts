@@ -14,12 +14,17 @@ export function showName(s: string): string {
   return s.replace(/[\x00-\x1f\x7f\\]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
-/** Reason the name is invalid, or undefined if valid: non-empty, `[a-z][a-z0-9-]*`, at most 64 chars. */
+/**
+ * Reason the name is invalid, or undefined if valid: non-empty, `[a-z][a-z0-9-]*`,
+ * at most 64 chars, not ending in `-`. The last rule is ours, not upstream's:
+ * systemd-nspawn 252 refuses such a machine name ("Invalid machine name").
+ */
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
   if (name.length > MAX_NAME_LEN) return `must be at most ${MAX_NAME_LEN} characters (got ${name.length})`;
   if (!/^[a-z]/.test(name)) return "must start with a lowercase letter and contain only a-z, 0-9 and '-'";
   if (!/^[a-z][a-z0-9-]*$/.test(name)) return "must contain only lowercase letters a-z, digits 0-9 and '-'";
+  if (name.endsWith('-')) return "must not end with '-' (systemd-nspawn rejects it as a machine name)";
   return undefined;
 }
 
