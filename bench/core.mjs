@@ -1,0 +1,425 @@
+#!/usr/bin/env node
+/**
+ * Core CLI benchmarks: create, start-until-booted, ps (1/10/30 containers),
+ * peak RSS of ps. Each figure is printed with a baseline measured in the same
+ * run and the ratio sdme/baseline. Drives the built CLI as a user would
+ * (`node bin/sdme.js ...`); imports nothing from src, needs no extra deps.
+ *
+ * Runs only inside a booted systemd (the sandbox host):
+ *   npm run bench
+ *   = npm run build && node bin/sdme.js sandbox run --name sdme-bench --bind-checkout -- node bench/core.mjs
+ *
+ * Env: BENCH_CREATE (10), BENCH_START (5), BENCH_PS (10) sample counts;
+ *      BENCH_ALL_RUNNING_30=1 also measures ps with 30 running containers.
+ * Creates containers named bench-NN and dirs under DATADIR/bench-baseline;
+ * removes them all at the end (and any left by an earlier killed run first).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SDME = fileURLToPath(new URL('../bin/sdme.js', import.meta.url));
+const DATADIR = '/var/lib/sdme';
+const BASE_DIR = join(DATADIR, 'bench-baseline');
+const PREFIX = 'bench-';
+const N_CREATE = Number(process.env.BENCH_CREATE ?? 10);
+const N_START = Number(process.env.BENCH_START ?? 5);
+const N_PS = Number(process.env.BENCH_PS ?? 10);
+const ALL_RUNNING_30 = process.env.BENCH_ALL_RUNNING_30 === '1';
+const MANUAL_UNIT = 'bench-manual';
+
+// ---------- process helpers ----------
+
+/** Runs argv, returns {ms, code, stdout, stderr}. */
+function exec(argv, opts = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: opts.timeoutMs ?? 180_000,
+  });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, code: r.status ?? 128, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** exec that throws with stderr on a non-zero exit. */
+function must(argv, opts) {
+  const r = exec(argv, opts);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} -> exit ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r;
+}
+
+const sdme = (...args) => must([process.execPath, SDME, ...args]);
+const sh = (script) => must(['sh', '-c', script]);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------- stats ----------
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+/** nearest-rank percentile */
+function pct(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+const f1 = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const ratio = (a, b) => `x${(a / b).toFixed(2)}`;
+
+const results = [];
+function report(label, mine, base, baseLabel) {
+  const line =
+    `${label.padEnd(34)} sdme median ${f1(median(mine)).padStart(6)} ms  p95 ${f1(pct(mine, 95)).padStart(6)} ms | ` +
+    `${baseLabel} median ${f1(median(base))} ms  p95 ${f1(pct(base, 95))} ms | ratio ${ratio(median(mine), median(base))}`;
+  console.log(line);
+  results.push({ label, sdme: median(mine), base: median(base) });
+}
+
+// ---------- environment ----------
+
+function checkHost() {
+  const comm = readFileSync('/proc/1/comm', 'utf8').trim();
+  if (comm !== 'systemd' || process.getuid?.() !== 0) {
+    console.error('bench/core.mjs must run as root inside a booted systemd (the sandbox host):');
+    console.error('  npm run bench   (or: node bin/sdme.js sandbox run --name sdme-bench --bind-checkout -- node bench/core.mjs)');
+    process.exit(2);
+  }
+  if (!existsSync(join(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))))) {
+    console.error('dist/ is missing: run `npm run build` first');
+    process.exit(2);
+  }
+}
+
+function stateNames() {
+  try {
+    return readdirSync(join(DATADIR, 'state')).filter((n) => !n.startsWith('.'));
+  } catch {
+    return [];
+  }
+}
+
+const benchNames = () => stateNames().filter((n) => n.startsWith(PREFIX)).sort();
+const cname = (i) => `${PREFIX}${String(i).padStart(2, '0')}`;
+
+function cleanup() {
+  exec(['systemctl', 'stop', `${MANUAL_UNIT}.service`]);
+  exec(['systemctl', 'reset-failed', `${MANUAL_UNIT}.service`]);
+  const names = benchNames();
+  if (names.length) {
+    const r = exec([process.execPath, SDME, 'rm', '-f', ...names]);
+    if (r.code !== 0) console.error(`cleanup: sdme rm: ${r.stderr.trim()}`);
+  }
+  rmSync(BASE_DIR, { recursive: true, force: true });
+  const left = benchNames();
+  if (left.length) console.error(`cleanup: could not remove ${left.join(' ')}`);
+}
+
+// ---------- create ----------
+
+/**
+ * Baseline: the bare file work of a host-clone create in one shell: the three
+ * dirs, two opaque dirs, hostname/hosts/resolv.conf/machine-id/fstab, the
+ * resolved mask and host .mount/.swap/.automount masks, a state file written
+ * to a temp name and renamed.
+ */
+function baselineCreate(name) {
+  const d = join(BASE_DIR, 'containers', name);
+  const st = join(BASE_DIR, 'state');
+  const u = `${d}/upper`;
+  return exec([
+    'sh',
+    '-c',
+    `set -e
+mkdir -p ${st} ${d}/work ${d}/merged ${u}/etc/systemd/system ${u}/var/log
+chmod 700 ${d}/work
+setfattr -n trusted.overlay.opaque -v y ${u}/etc/systemd/system
+setfattr -n trusted.overlay.opaque -v y ${u}/var/log
+echo ${name} > ${u}/etc/hostname
+printf '127.0.0.1 localhost ${name}\\n::1 localhost ${name}\\n' > ${u}/etc/hosts
+ln -s /dev/null ${u}/etc/systemd/system/systemd-resolved.service
+for f in /etc/systemd/system/*.mount /etc/systemd/system/*.swap /etc/systemd/system/*.automount; do
+  [ -f "$f" ] && ln -s /dev/null ${u}/etc/systemd/system/$(basename "$f")
+done
+echo '# placeholder' > ${u}/etc/resolv.conf
+: > ${u}/etc/machine-id
+echo '# sdme: empty fstab' > ${u}/etc/fstab
+printf 'CREATED=%s\\nNAME=${name}\\nROOTFS=\\n' "$(date +%s)" > ${st}/.${name}.tmp
+mv ${st}/.${name}.tmp ${st}/${name}`,
+  ]);
+}
+
+function benchCreate() {
+  console.log(`\n== create: ${N_CREATE} host clones (sdme create --name N) vs shell file work ==`);
+  const mine = [];
+  const base = [];
+  for (let i = 0; i < N_CREATE; i++) {
+    // alternate which goes first so drift hits both
+    const a = () => mine.push(sdme('create', '--name', cname(i)).ms);
+    const b = () => {
+      const r = baselineCreate(cname(i));
+      if (r.code !== 0) throw new Error(`baseline create: ${r.stderr}`);
+      base.push(r.ms);
+    };
+    if (i % 2) {
+      b();
+      a();
+    } else {
+      a();
+      b();
+    }
+  }
+  report('create', mine, base, 'mkdir+write');
+
+  // rm of the stopped extras (all but bench-00) vs rm -rf of the baseline trees
+  const rmMine = [];
+  const rmBase = [];
+  for (let i = 1; i < N_CREATE; i++) {
+    rmMine.push(sdme('rm', cname(i)).ms);
+    rmBase.push(must(['rm', '-rf', join(BASE_DIR, 'containers', cname(i)), join(BASE_DIR, 'state', cname(i))]).ms);
+  }
+  if (rmMine.length) report('rm (stopped)', rmMine, rmBase, 'rm -rf');
+}
+
+// ---------- start ----------
+
+/** Unit-file value -> argv (continuations joined, "..." unquoted, %% and $$ unescaped). */
+export function splitExec(value) {
+  const out = [];
+  let cur = '';
+  let inArg = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '"') {
+      inArg = true;
+      for (i++; i < value.length && value[i] !== '"'; i++) cur += value[i] === '\\' ? value[++i] : value[i];
+    } else if (c === ' ' || c === '\t') {
+      if (inArg) out.push(cur);
+      cur = '';
+      inArg = false;
+    } else {
+      cur += c;
+      inArg = true;
+    }
+  }
+  if (inArg) out.push(cur);
+  return out.map((a) => a.replace(/%%/g, '%').replace(/\$\$/g, '$'));
+}
+
+/** ExecStartPre/ExecStart/ExecStopPost argv lists from nspawn.conf ('-' prefix = failure ignored). */
+function readDropin(name) {
+  const text = readFileSync(`/etc/systemd/system/sdme@${name}.service.d/nspawn.conf`, 'utf8').replace(/\s*\\\n\s*/g, ' ');
+  const d = { pre: [], start: [], post: [], env: [] };
+  for (const line of text.split('\n')) {
+    const m = /^(ExecStartPre|ExecStart|ExecStopPost|Environment)=(.*)$/.exec(line.trim());
+    if (!m || m[2] === '') continue;
+    if (m[1] === 'Environment') {
+      d.env.push(m[2]);
+      continue;
+    }
+    let v = m[2];
+    const ignore = v.startsWith('-');
+    if (ignore) v = v.slice(1);
+    const e = { ignore, argv: splitExec(v) };
+    if (m[1] === 'ExecStartPre') d.pre.push(e);
+    else if (m[1] === 'ExecStopPost') d.post.push(e);
+    else d.start = e.argv;
+  }
+  return d;
+}
+
+function machineProp(name, prop) {
+  const r = exec(['machinectl', 'show', name, '-p', prop, '--value']);
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Same readiness as sdme start: machined State=running, then the container's system bus answers. */
+async function waitReady(name, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (machineProp(name, 'State') === 'running') {
+      const leader = machineProp(name, 'Leader');
+      const bus = `unix:path=/proc/${leader}/root/run/dbus/system_bus_socket`;
+      const r = exec(['busctl', `--address=${bus}`, 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetId']);
+      if (r.code === 0) return;
+    }
+    await sleep(20);
+  }
+  throw new Error(`manual start of ${name}: not ready after ${timeoutMs} ms`);
+}
+
+/** The drop-in's commands by hand, under a transient unit with the template's key properties. */
+async function manualStart(name, d) {
+  const t0 = process.hrtime.bigint();
+  for (const p of d.pre) {
+    const r = exec(p.argv);
+    if (r.code !== 0 && !p.ignore) throw new Error(`${p.argv.join(' ')}: ${r.stderr}`);
+  }
+  must([
+    'systemd-run',
+    `--unit=${MANUAL_UNIT}`,
+    '--collect',
+    '--quiet',
+    '-p', 'Type=notify',
+    '-p', 'Delegate=yes',
+    '-p', 'Slice=machine.slice',
+    '-p', 'KillMode=mixed',
+    ...d.env.flatMap((e) => ['-p', `Environment=${e}`]),
+    '--',
+    ...d.start,
+  ]);
+  await waitReady(name);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+async function manualStop(name, d) {
+  must(['systemctl', 'stop', `${MANUAL_UNIT}.service`]);
+  for (const p of d.post) exec(p.argv);
+  for (let i = 0; i < 100 && machineProp(name, 'State') !== undefined; i++) await sleep(50);
+}
+
+async function benchStart() {
+  const name = cname(0);
+  console.log(`\n== start until booted: ${name}, ${N_START}x sdme start vs ${N_START}x the drop-in's nspawn by hand ==`);
+  // first start writes the template + drop-in and daemon-reloads: reported apart
+  const first = sdme('start', name).ms;
+  sdme('stop', name);
+  const d = readDropin(name);
+  await manualStart(name, d);
+  await manualStop(name, d);
+  const mine = [];
+  const base = [];
+  for (let i = 0; i < N_START; i++) {
+    const a = async () => {
+      mine.push(sdme('start', name).ms);
+      sdme('stop', name);
+    };
+    const b = async () => {
+      base.push(await manualStart(name, d));
+      await manualStop(name, d);
+    };
+    if (i % 2) {
+      await b();
+      await a();
+    } else {
+      await a();
+      await b();
+    }
+  }
+  console.log(`first start (template + drop-in + reload): ${f1(first)} ms`);
+  report('start (until booted)', mine, base, 'by hand');
+}
+
+// ---------- ps ----------
+
+function benchPs(label) {
+  const text = [];
+  const json = [];
+  const base = [];
+  for (let i = 0; i < N_PS; i++) {
+    text.push(sdme('ps').ms);
+    json.push(sdme('ps', '--json').ms);
+    const a = must(['machinectl', 'list', '--no-pager']).ms;
+    const b = must(['systemctl', 'list-units', '--all', '--no-pager', 'sdme@*']).ms;
+    base.push(a + b);
+  }
+  const bl = 'machinectl+list-units';
+  report(`ps ${label}`, text, base, bl);
+  report(`ps --json ${label}`, json, base, bl);
+  return { text: median(text), json: median(json), base: median(base) };
+}
+
+/** Peak RSS (kB) of argv, via /usr/bin/time, median of n runs. */
+function peakRss(argv, n = 5) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-rss-'));
+  const out = join(dir, 'rss');
+  const xs = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      must(['/usr/bin/time', '-f', '%M', '-o', out, ...argv]);
+      xs.push(Number(readFileSync(out, 'utf8').trim().split('\n').pop()));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return median(xs);
+}
+
+function createFixtures(from, to) {
+  for (let i = from; i < to; i++) sdme('create', '--name', cname(i));
+}
+
+function namesRange(from, to) {
+  return Array.from({ length: to - from }, (_, i) => cname(from + i));
+}
+
+async function benchPsAll() {
+  console.log(`\n== ps: median of ${N_PS}; baseline = machinectl list + systemctl list-units 'sdme@*' ==`);
+  // bench-00 is running for every scenario
+  sdme('start', cname(0));
+  const p1 = benchPs('1 (1 running)');
+  createFixtures(1, 10);
+  const p10 = benchPs('10 (1 running)');
+  sdme('start', ...namesRange(1, 10));
+  benchPs('10 (10 running)');
+  sdme('stop', ...namesRange(1, 10));
+  createFixtures(10, 30);
+  const p30 = benchPs('30 (1 running)');
+  console.log(
+    `growth 1 -> 30: ps ${ratio(p30.text, p1.text)}, ps --json ${ratio(p30.json, p1.json)}, baseline ${ratio(p30.base, p1.base)}` +
+      ` (1 -> 10: ps ${ratio(p10.text, p1.text)})`,
+  );
+
+  console.log(`\n== memory: peak RSS, median of 5, 30 containers (1 running) ==`);
+  const node0 = peakRss([process.execPath, '-e', '0']);
+  const rssPs = peakRss([process.execPath, SDME, 'ps']);
+  const rssJson = peakRss([process.execPath, SDME, 'ps', '--json']);
+  console.log(`node -e 0: ${(node0 / 1024).toFixed(1)} MiB`);
+  console.log(`sdme ps: ${(rssPs / 1024).toFixed(1)} MiB  ratio ${ratio(rssPs, node0)}`);
+  console.log(`sdme ps --json: ${(rssJson / 1024).toFixed(1)} MiB  ratio ${ratio(rssJson, node0)}`);
+
+  if (ALL_RUNNING_30) {
+    sdme('start', ...namesRange(1, 30));
+    benchPs('30 (30 running)');
+    const rss30 = peakRss([process.execPath, SDME, 'ps']);
+    console.log(`sdme ps, 30 running: ${(rss30 / 1024).toFixed(1)} MiB  ratio ${ratio(rss30, node0)}`);
+  }
+}
+
+// ---------- main ----------
+
+async function main() {
+  checkHost();
+  const others = stateNames().filter((n) => !n.startsWith(PREFIX));
+  if (others.length) console.log(`note: ${others.length} other container(s) exist here; ps figures include them`);
+  const t0 = Date.now();
+  cleanup();
+  console.log(`sdme core bench: node ${process.version}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm).length} cpus, ${new Date().toISOString()}`);
+  let failed = false;
+  try {
+    benchCreate();
+    await benchStart();
+    await benchPsAll();
+  } catch (e) {
+    failed = true;
+    console.error(`bench failed: ${e.message}`);
+  } finally {
+    const tc = Date.now();
+    cleanup();
+    console.log(`\ncleanup ${((Date.now() - tc) / 1000).toFixed(1)} s; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  process.exitCode = failed ? 1 : 0;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+
+await main();
