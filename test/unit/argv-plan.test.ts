@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildNspawnPlan, escapeBindPath, type NspawnEnv } from '../../src/engine/nspawn/argv.js';
+import { IDMAP_BIND_MIN_SYSTEMD, buildNspawnPlan, escapeBindPath, type NspawnEnv } from '../../src/engine/nspawn/argv.js';
 import { SdmeError } from '../../src/engine/errors.js';
 import type { ContainerState } from '../../src/engine/types.js';
 
@@ -78,7 +78,7 @@ describe('buildNspawnPlan: fixed parts', () => {
   });
 
   it('hyphenated names are passed literally (names-hyphens)', () => {
-    for (const name of ['deb-template', 'a-b-c', 'web-1', 'x-', `a${'-b'.repeat(31)}c`]) {
+    for (const name of ['deb-template', 'a-b-c', 'web-1', 'x--y', `a${'-b'.repeat(31)}c`]) {
       const p = buildNspawnPlan(st({ name }), env());
       expect(p.execStart).toContain(`--machine=${name}`);
       expect(p.execStart.join(' ')).not.toMatch(/%[iI]|\\x2d/);
@@ -86,7 +86,7 @@ describe('buildNspawnPlan: fixed parts', () => {
   });
 
   it('refuses invalid names and rootfs names read from state', () => {
-    for (const name of ['', 'a/b', 'A', '..', 'a'.repeat(65)]) {
+    for (const name of ['', 'a/b', 'A', '..', 'x-', 'a'.repeat(65)]) {
       expect(() => buildNspawnPlan(st({ name }), env())).toThrow(SdmeError);
     }
     expect(() => buildNspawnPlan(st({ rootfs: '../etc' }), env())).toThrow(/invalid rootfs name/);
@@ -195,13 +195,15 @@ describe('buildNspawnPlan: combinations', () => {
     expect(p.serviceDirectives).toEqual([{ key: 'AppArmorProfile', value: 'sdme-default' }]);
   });
 
-  it('userns + binds: :idmap appended (systemd >= 255), refused below with a clear message', () => {
+  it('userns + binds: :idmap appended from systemd 252 (checked on 252), refused below with a clear message', () => {
+    expect(IDMAP_BIND_MIN_SYSTEMD).toBe(252);
     const s = st({ userns: true, binds: [{ host: '/srv/a', container: '/a', mode: 'rw' }] });
-    expect(args(s, env({ systemdVersion: 255 }))).toContain('--bind=/srv/a:/a:idmap');
-    expect(() => args(s, env({ systemdVersion: 252 }))).toThrow(/binds in a user namespace need idmapped bind mounts \(systemd 255 or later; this host has 252\)/);
-    // a device-only bind needs no idmap, so 252 is fine
+    expect(args(s, env({ systemdVersion: 252 }))).toContain('--bind=/srv/a:/a:idmap');
+    expect(args(st({ binds: s.binds }), env({ systemdVersion: 252 }))).toContain('--bind=/srv/a:/a');
+    expect(() => args(s, env({ systemdVersion: 251 }))).toThrow(/binds in a user namespace need idmapped bind mounts \(systemd 252 or later; this host has 251\)/);
+    // a device bind is never idmapped, so it is fine below the minimum
     const dev = st({ userns: true, binds: [{ host: '/dev/kvm', container: '/dev/kvm', mode: 'rw' }] });
-    expect(args(dev, env({ systemdVersion: 252, hostDevices: new Set(['/dev/kvm']) }))).toContain('--bind=/dev/kvm:/dev/kvm');
+    expect(args(dev, env({ systemdVersion: 251, hostDevices: new Set(['/dev/kvm']) }))).toContain('--bind=/dev/kvm:/dev/kvm');
   });
 
   it('pod + private network: nsenter prefix, no --private-network, resolv-conf off only with pod DNS', () => {

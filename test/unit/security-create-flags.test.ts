@@ -5,6 +5,8 @@ import {
   createFlagsToState,
   type CreateFlagsInput,
   type CreateHostFacts,
+  USERNS_HOST_CLONE_MIN_SYSTEMD,
+  usernsHostCloneProblem,
 } from '../../src/engine/security/create-flags.js';
 import { SdmeError } from '../../src/engine/errors.js';
 
@@ -165,12 +167,12 @@ describe('createFlagsToState: pods', () => {
 });
 
 describe('createFlagsToState: binds and userns', () => {
-  it('binds parsed; userns binds need systemd 255 unless all are devices', () => {
+  it('binds parsed; userns binds are idmapped from systemd 252 on (checked on 252)', () => {
     expect(run({ binds: ['/srv/a:/a:ro'] }).state.binds).toEqual([{ host: '/srv/a', container: '/a', mode: 'ro' }]);
     expect(run({ hardened: true, binds: ['/srv/a:/a'] }, { systemdVersion: 255 }).state.userns).toBe(true);
-    expect(() => run({ hardened: true, binds: ['/srv/a:/a'] }, { systemdVersion: 252 })).toThrow(
-      /--bind \/srv\/a with a user namespace .* needs idmapped bind mounts, which need systemd 255 or later \(this host has 252\)/,
-    );
+    expect(run({ hardened: true, fs: 'deb', binds: ['/srv/a:/a'] }, { systemdVersion: 252 }).state).toMatchObject({
+      userns: true, binds: [{ host: '/srv/a', container: '/a', mode: 'rw' }],
+    });
     expect(
       run({ userns: true, binds: ['/dev/fuse:/dev/fuse'] }, { systemdVersion: 252, hostDevices: new Set(['/dev/fuse']) }).state.binds,
     ).toHaveLength(1);
@@ -180,5 +182,37 @@ describe('createFlagsToState: binds and userns', () => {
     const r = run({ binds: ['/srv/t%3Ax:/data', '/srv/with space:/mnt/a', '/srv/dol$HOME:/mnt/b', '/srv/q"x:/mnt/c', '/srv/back\\slash:/mnt/d'] });
     expect(r.state.binds.map((b) => b.host)).toEqual(['/srv/t%3Ax', '/srv/with space', '/srv/dol$HOME', '/srv/q"x', '/srv/back\\slash']);
     expect(() => run({ binds: ['/srv/a:b:/data'] })).toThrow(/invalid --bind/);
+  });
+});
+
+describe('createFlagsToState: --pod and own interfaces', () => {
+  it.each([
+    [{ networkVeth: true }, /--pod cannot be combined with --network-veth: members use the pod's network namespace/],
+    [{ networkBridge: 'br0' }, /--pod cannot be combined with --network-bridge:/],
+    [{ networkZone: 'lab' }, /--pod cannot be combined with --network-zone:/],
+    [{ networkVeth: true, ports: ['8080:80'] }, /--pod cannot be combined with --network-veth, --port:/],
+  ])('%j with --pod is refused on --pod', (over, msg) => {
+    expect(() => run({ pod: 'p1', ...over })).toThrow(msg);
+    expect(flagOf({ pod: 'p1', ...over })).toBe('--pod');
+  });
+  it('--pod with --private-network or --hardened is fine (the pod netns replaces it)', () => {
+    expect(run({ pod: 'p1', privateNetwork: true }).state).toMatchObject({ pod: 'p1', privateNetwork: true });
+    expect(run({ pod: 'p1', hardened: true, fs: 'deb' }).state).toMatchObject({ pod: 'p1', userns: true });
+  });
+});
+
+describe('usernsHostCloneProblem', () => {
+  it('refuses a user namespace on a host clone below systemd 255, names the fix', () => {
+    expect(USERNS_HOST_CLONE_MIN_SYSTEMD).toBe(255);
+    const msg = usernsHostCloneProblem({ rootfs: '', userns: true }, 252);
+    expect(msg).toMatch(/on a host clone needs systemd 255 or later \(this host has 252\)/);
+    expect(msg).toMatch(/-r ROOTFS/);
+  });
+  it.each([
+    [{ rootfs: '', userns: true }, 255],
+    [{ rootfs: '', userns: false }, 252],
+    [{ rootfs: 'deb', userns: true }, 252],
+  ])('%j on systemd %d is fine', (s, v) => {
+    expect(usernsHostCloneProblem(s, v)).toBeUndefined();
   });
 });

@@ -15,12 +15,20 @@ import { safeRemoveDir } from '../catalogue/safe-remove.js';
 import type { Ctx } from '../context.js';
 import { SdmeError, checkInterrupt } from '../errors.js';
 import type { ContainerState } from '../types.js';
+import { assertNoIfnameClash } from '../network/ifnames.js';
+import { ifaceOwners } from '../network/pod-net.js';
+import { assertIdmappableBinds, inspectBindHosts } from '../security/bind-hosts.js';
+import { usernsHostCloneProblem } from '../security/create-flags.js';
 
 export interface CreateOptions {
   /** machined machine names (for name generation); default asks machined over D-Bus */
   listMachines?: () => Promise<string[]>;
   /** host systemd unit dir scanned for .mount/.swap/.automount (tests) */
   hostUnitDir?: string;
+  /** lower dir used for host clones instead of `/` (tests) */
+  hostRoot?: string;
+  /** host systemd version; default: `systemctl --version` */
+  systemdVersion?: number;
 }
 
 const HOST_MASK_SUFFIXES = ['.mount', '.swap', '.automount'];
@@ -64,6 +72,11 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
   for (const b of spec.binds) {
     if (!(await exists(b.host))) throw new SdmeError(`bind source '${b.host}' does not exist`);
   }
+  if (spec.userns) {
+    const problem = usernsHostCloneProblem(spec, opts.systemdVersion ?? (await hostSystemdVersion()));
+    if (problem) throw new SdmeError(problem);
+    await assertIdmappableBinds(spec.binds, await inspectBindHosts(spec.binds));
+  }
 
   // Exclusive container lock for the whole create: rm/start of the same name wait for us to finish.
   let nameLock: Lock;
@@ -77,6 +90,8 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
   try {
     await removeStaleClaim(ctx, name);
     if (await nameTakenOnDisk(L, name)) throw new SdmeError(`container '${name}' already exists`);
+    // host interface names are cut to 15 bytes: refuse a clash now rather than at boot
+    assertNoIfnameClash({ ...spec, name }, await ifaceOwners(ctx));
     if (spec.rootfs !== '') {
       validateName(spec.rootfs, 'rootfs');
       if (!(await isDir(L.fsPath(spec.rootfs)))) {
@@ -144,7 +159,7 @@ async function buildTree(ctx: Ctx, s: ContainerState, opts: CreateOptions): Prom
   await mkdir(L.merged(name), { mode: 0o755 });
   await chmod(upper, 0o755);
   await chmod(L.merged(name), 0o755);
-  const lower = lowerDir(ctx, s);
+  const lower = s.rootfs === '' && opts.hostRoot !== undefined ? opts.hostRoot : lowerDir(ctx, s);
 
   // 1. opaque dirs
   for (const dir of s.opaqueDirs) {
@@ -204,6 +219,12 @@ async function buildTree(ctx: Ctx, s: ContainerState, opts: CreateOptions): Prom
   // 8. transient machine-id; hide the host fstab
   await writeFile(join(upper, 'etc/machine-id'), '', { mode: 0o444 });
   await writeFile(join(upper, 'etc/fstab'), '# created by sdme: no mounts\n', { mode: 0o644 });
+  // systemd copies a regular /var/lib/dbus/machine-id into an empty /etc/machine-id,
+  // so a host clone would boot with the host's id: point it at /etc/machine-id (as Debian does)
+  if (s.rootfs === '' && (await isRegularFile(join(lower, 'var/lib/dbus/machine-id')))) {
+    await mkdirp755(upper, 'var/lib/dbus');
+    await symlink('/etc/machine-id', join(upper, 'var/lib/dbus/machine-id'));
+  }
 
   // 9. networkd (+ resolved) enabled when there is an interface
   if (hasInterface(s)) {
@@ -262,6 +283,21 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+async function isRegularFile(p: string): Promise<boolean> {
+  try {
+    return (await lstat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** `systemd 252 (252.39-1~deb12u2)` -> 252; 0 when unknown (callers then refuse what needs a newer one). */
+export async function hostSystemdVersion(): Promise<number> {
+  const r = await run('systemctl', ['--version'], { timeoutMs: 10_000 });
+  const m = /^systemd (\d+)/.exec(r.stdout);
+  return m ? Number(m[1]) : 0;
 }
 
 async function isDir(p: string): Promise<boolean> {

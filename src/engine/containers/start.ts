@@ -18,6 +18,9 @@ import type { Ctx } from '../context.js';
 import { InterruptedError, SdmeError, checkInterrupt } from '../errors.js';
 import { buildNspawnPlan } from '../nspawn/argv.js';
 import { podHasDns, preparePodsForStart } from '../network/pods.js';
+import { assertNoIfnameClash } from '../network/ifnames.js';
+import { ifaceOwners } from '../network/pod-net.js';
+import { assertIdmappableBinds, inspectBindHosts } from '../security/bind-hosts.js';
 import { waitForBoot } from '../systemd/bootwait.js';
 import type { SystemdClient } from '../systemd/dbus.js';
 import { renderLimitsDropin, renderNspawnDropin, renderTemplate } from '../systemd/units.js';
@@ -65,6 +68,9 @@ export async function prepareSubmounts(ctx: Ctx, s: ContainerState): Promise<str
  * text changed. Returns true when anything on disk changed (caller reloads).
  */
 export async function writeDropins(ctx: Ctx, s: ContainerState, systemdVersion: number): Promise<boolean> {
+  // bind sources must still exist; devices are never idmapped, overlayfs sources cannot be
+  const hostDevices = await inspectBindHosts(s.binds);
+  if (s.userns) await assertIdmappableBinds(s.binds, hostDevices);
   const hostSubs = await prepareSubmounts(ctx, s);
   const plan = buildNspawnPlan(s, {
     datadir: ctx.layout.datadir,
@@ -72,7 +78,9 @@ export async function writeDropins(ctx: Ctx, s: ContainerState, systemdVersion: 
     hostSubmounts: hostSubs,
     systemdVersion,
     podDns: s.pod !== undefined && (await podHasDns(ctx, s.pod)),
+    hostDevices,
   });
+  for (const n of plan.notes) ctx.note(n);
   let changed = await writeIfChanged(nspawnDropin(s.name), renderNspawnDropin(plan), 0o644);
   const limits = renderLimitsDropin(s);
   if (limits) changed = (await writeIfChanged(limitsDropin(s.name), limits, 0o644)) || changed;
@@ -87,13 +95,28 @@ export async function removeDropins(name: string): Promise<boolean> {
   return true;
 }
 
-/** AppArmor: the profile must be loaded (listed in the kernel's profiles file). */
-export async function checkAppArmor(profile: string): Promise<void> {
-  const text = await readFile('/sys/kernel/security/apparmor/profiles', 'utf8').catch(() => '');
+export const APPARMOR_PROFILES_FILE = '/sys/kernel/security/apparmor/profiles';
+
+/**
+ * AppArmor: the profile must be loaded (a line `PROFILE (mode)` in the
+ * kernel's profiles file). Without AppArmor in the kernel systemd would
+ * silently ignore AppArmorProfile=, so that is refused too (docs/isolation.md).
+ */
+export async function checkAppArmor(name: string, profile: string, profilesFile = APPARMOR_PROFILES_FILE): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(profilesFile, 'utf8');
+  } catch {
+    throw new SdmeError(
+      `container '${name}' needs AppArmor profile '${profile}' (--strict or --apparmor-profile), but AppArmor is not ` +
+        `enabled on this host (no ${profilesFile}); boot with AppArmor enabled, or recreate the container without ` +
+        `--strict/--apparmor-profile (--hardened, --drop-capability and --system-call-filter work without it)`,
+    );
+  }
   if (!text.split('\n').some((l) => l.startsWith(`${profile} (`))) {
     throw new SdmeError(
-      `AppArmor profile '${profile}' is not loaded; install it with: ` +
-        `sdme config apparmor-profile > /etc/apparmor.d/${profile} && apparmor_parser -r /etc/apparmor.d/${profile}`,
+      `AppArmor profile '${profile}' is not loaded; write the profile to /etc/apparmor.d/${profile} ` +
+        `(see docs/isolation.md) and load it with: apparmor_parser -r /etc/apparmor.d/${profile}`,
     );
   }
 }
@@ -137,7 +160,9 @@ async function startLocked(ctx: Ctx, name: string, client: SystemdClient, opts: 
   await chmod(L.merged(name), 0o755);
   // pod netns recreated after a reboot, attached networking restored, pod resolv.conf written
   await preparePodsForStart(ctx, state);
-  if (state.apparmorProfile) await checkAppArmor(state.apparmorProfile);
+  if (state.apparmorProfile) await checkAppArmor(name, state.apparmorProfile);
+  // host interface names are cut to 15 bytes: a clash would fail at boot with "File exists"
+  assertNoIfnameClash(state, await ifaceOwners(ctx));
   reload = (await writeDropins(ctx, state, version)) || reload;
   if (reload) await client.reload();
   checkInterrupt(ctx.signal);
