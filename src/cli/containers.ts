@@ -6,8 +6,8 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import { listStateNames, resolveName } from '../engine/catalogue/container-state.js';
+import { Option, type Command } from 'commander';
+import { listStateNames, readState, resolveName } from '../engine/catalogue/container-state.js';
 import { isValidName } from '../engine/catalogue/names.js';
 import { unitName } from '../engine/catalogue/paths.js';
 import { exists } from '../engine/containers/common.js';
@@ -265,14 +265,18 @@ export function registerContainerCommands(program: Command, app: CliApp): void {
     .command('exec')
     .description('run a command in a running container (stdio piped)')
     .argument('<name>')
-    .argument('<cmd...>')
+    .argument('<cmd...>', 'command and arguments (`NAME CMD...` or `NAME -- CMD...`)')
     .option('--user <user>', 'run as this user (root: no uid switch)')
+    .addOption(ociOption())
     .passThroughOptions()
-    .action(async (name: string, cmd: string[], o: { user?: string }) => {
+    .action(async (name: string, cmd: string[], o: { user?: string; oci?: string | true }) => {
+      refuseOci(o.oci);
+      const command = afterDashDash(cmd);
+      if (command.length === 0) throw new SdmeError('exec needs a command (sdme exec NAME -- CMD...)');
       const ctx = await app.ctx();
       const n = await resolveName(ctx.layout, name);
       app.handedOff = true;
-      app.exitCode = await execInContainer(ctx, n, cmd, { user: o.user });
+      app.exitCode = await execInContainer(ctx, n, command, { user: o.user });
     });
 
   // ---------------------------------------------------------------- join
@@ -284,8 +288,11 @@ export function registerContainerCommands(program: Command, app: CliApp): void {
     .option('--start', 'start the container if it is not running')
     .option('-t, --timeout <seconds>', 'boot timeout when starting')
     .option('--user <user>', 'log in as this user')
+    .addOption(ociOption())
     .passThroughOptions()
-    .action(async (name: string, cmd: string[], o: { start?: boolean; timeout?: string; user?: string }) => {
+    .action(async (name: string, rest: string[], o: { start?: boolean; timeout?: string; user?: string; oci?: string | true }) => {
+      refuseOci(o.oci);
+      const cmd = afterDashDash(rest);
       const ctx = await app.ctx();
       const n = await resolveName(ctx.layout, name);
       const timeoutSec = parseTimeout(o.timeout);
@@ -308,13 +315,15 @@ export function registerContainerCommands(program: Command, app: CliApp): void {
     .description('show the journal of a container (extra args go to journalctl)')
     .argument('<name>')
     .argument('[args...]')
+    .addOption(ociOption())
     .passThroughOptions()
     .allowUnknownOption()
-    .action(async (name: string, args: string[]) => {
+    .action(async (name: string, args: string[], o: { oci?: string | true }) => {
+      refuseOci(o.oci);
       const ctx = await app.ctx();
       const n = await resolveName(ctx.layout, name);
       app.handedOff = true;
-      app.exitCode = await containerLogs(ctx, n, args);
+      app.exitCode = await containerLogs(ctx, n, afterDashDash(args));
     });
 
   // ---------------------------------------------------------------- ps
@@ -378,8 +387,34 @@ export function registerContainerCommands(program: Command, app: CliApp): void {
     .action(async (name: string, o: { json?: boolean }) => {
       const ctx = await app.ctx();
       const report = await inspectContainer(ctx, name);
-      process.stdout.write(o.json ? formatJson(report, true) : formatIsolationTable(report));
+      const pod = (await readState(ctx.layout, report.name).catch(() => undefined))?.pod ?? null;
+      process.stdout.write(o.json ? formatJson({ ...report, pod }, true) : withPodLine(formatIsolationTable(report), pod));
     });
+}
+
+/**
+ * Commander hands a passThroughOptions command the `--` that separates NAME
+ * from the command (`exec NAME -- CMD`): drop that one leading `--`; a later
+ * `--` belongs to the command.
+ */
+export function afterDashDash(args: readonly string[]): string[] {
+  return args[0] === '--' ? args.slice(1) : [...args];
+}
+
+/** `--oci [APP]`: optional value, so scripts write `exec --oci -- NAME CMD` (cli-surface.md). */
+function ociOption(): Option {
+  return new Option('--oci [app]', 'act on the OCI app (auto-detected, or APP); write `--oci -- NAME` to keep NAME');
+}
+
+function refuseOci(oci: string | true | undefined): void {
+  if (oci !== undefined) throw new SdmeError('--oci: OCI app containers are not supported by this sdme yet');
+}
+
+/** The isolation table with a `pod: P` line under its title line (members only). */
+export function withPodLine(table: string, pod: string | null): string {
+  if (pod === null) return table;
+  const nl = table.indexOf('\n');
+  return `${table.slice(0, nl + 1)}pod: ${pod}\n${table.slice(nl + 1)}`;
 }
 
 function stopMode(o: { term?: boolean; kill?: boolean }): StopMode {

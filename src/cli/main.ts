@@ -54,7 +54,7 @@ export function buildProgram(signal: AbortSignal): { program: Command; app: CliA
   registerConfigCommands(program, app);
   registerFsCommands(program, app);
   registerPodCommands(program, app);
-  registerSandboxCommands(program);
+  registerSandboxCommands(program, app);
   addGlobalOptionsEverywhere(program);
   return { program, app };
 }

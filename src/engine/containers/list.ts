@@ -14,6 +14,8 @@ import type { SystemdClient } from '../systemd/dbus.js';
 import type { ContainerInfo, ContainerState, ContainerStatus } from '../types.js';
 import { exists, withSystemd } from './common.js';
 import { hasInterface } from './create.js';
+import { podAddresses } from '../network/pod-net.js';
+import { readPodState } from '../network/pod-state.js';
 
 export function statusFromActiveState(active: string | undefined): ContainerStatus {
   if (active === 'active' || active === 'reloading') return 'running';
@@ -92,6 +94,16 @@ async function systemHealth(name: string): Promise<string> {
   return healthFromSystemState(r.stdout);
 }
 
+/** Addresses of a pod with an external network (NET_MODE), else []. */
+async function attachedPodAddresses(ctx: Ctx, pod: string): Promise<string[]> {
+  try {
+    if ((await readPodState(ctx, pod)).netMode === undefined) return [];
+    return await podAddresses(pod);
+  } catch {
+    return [];
+  }
+}
+
 export interface ListOptions {
   client?: SystemdClient;
   /** skip the per-container health probe (TUI refresh) */
@@ -105,6 +117,12 @@ export async function listContainers(ctx: Ctx, opts: ListOptions = {}): Promise<
   return withSystemd(opts.client, async (client) => {
     const units = await client.unitStates(['sdme@*.service']);
     const machines = new Set((await client.listMachines()).map((m) => m.name));
+    const podAddrs = new Map<string, Promise<string[]>>();
+    const podAddressesOnce = (pod: string) => {
+      let p = podAddrs.get(pod);
+      if (!p) podAddrs.set(pod, (p = attachedPodAddresses(ctx, pod)));
+      return p;
+    };
     return Promise.all(
       names.map((name) =>
         containerInfo(ctx, name, {
@@ -112,6 +130,7 @@ export async function listContainers(ctx: Ctx, opts: ListOptions = {}): Promise<
           registered: machines.has(name),
           client,
           skipHealth: opts.skipHealth ?? false,
+          podAddresses: podAddressesOnce,
         }),
       ),
     );
@@ -126,6 +145,7 @@ async function containerInfo(
     registered: boolean;
     client: SystemdClient;
     skipHealth: boolean;
+    podAddresses: (pod: string) => Promise<string[]>;
   },
 ): Promise<ContainerInfo> {
   const L = ctx.layout;
@@ -152,6 +172,8 @@ async function containerInfo(
   if (s && status === 'running' && env.registered && hasInterface(s)) {
     addresses = await env.client.machineAddresses(name).catch(() => []);
   }
+  // a pod member lives in the pod's netns: its addresses are the pod's (when attached)
+  if (s?.pod && status === 'running' && addresses.length === 0) addresses = await env.podAddresses(s.pod);
   const kube =
     s && s.extra.KUBE_YAML_HASH !== undefined
       ? { yaml_hash: s.extra.KUBE_YAML_HASH, has_probes: s.extra.HAS_PROBES === 'yes' }
