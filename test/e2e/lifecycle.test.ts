@@ -62,6 +62,12 @@ describe('host-clone lifecycle', () => {
 
     const h = await sdme(['exec', name, 'hostname']);
     expect([h.code, h.stdout]).toEqual([0, `${name}\n`]);
+    // `--` between NAME and the command is a separator, not the command; later ones are the command's
+    const dd = await sdme(['exec', name, '--', 'sh', '-c', 'echo "$@"', 'sh', '--', 'x']);
+    expect([dd.code, dd.stdout]).toEqual([0, '-- x\n']);
+    const j = await sdme(['join', name, '--', 'hostname']);
+    expect([j.code, j.stdout]).toEqual([0, `${name}\n`]);
+    expect((await sdme(['exec', name, '--'])).code).toBe(1);
     // exit code forwarded, stdin piped through
     expect((await sdme(['exec', name, 'sh', '-c', 'exit 7'])).code).toBe(7);
     expect((await sdme(['exec', name, 'cat'], { input: 'piped-data' })).stdout).toBe('piped-data');
@@ -103,6 +109,20 @@ describe('host-clone lifecycle', () => {
     expect(show.stdout).toContain('systemd-nspawn');
     expect((await sdme(['rm', name])).code).toBe(0);
     await expectGone(name);
+  });
+
+  it('new NAME -- CMD runs CMD in the new container and keeps it; a failing CMD removes it', async () => {
+    const name = uniqueName(PREFIX);
+    const n = await sdme(['new', '--name', name, '--', 'hostname']);
+    expect([n.code, n.stdout]).toEqual([0, `${name}\n${name}\n`]);
+    expect(psRow((await sdme(['ps'])).stdout, name)?.[1]).toBe('running');
+    expect((await sdme(['rm', name])).code).toBe(0);
+    await expectGone(name);
+    const bad = uniqueName(PREFIX);
+    const f = await sdme(['new', '--name', bad, '--', 'sh', '-c', 'exit 3']);
+    expect(f.code).toBe(3);
+    expect(f.stderr).toContain(`join failed (exit code 3), removing '${bad}'`);
+    await expectGone(bad);
   });
 
   it('restart 10 times in a row', async () => {
