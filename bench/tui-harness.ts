@@ -22,6 +22,8 @@ export class BenchStdout extends EventEmitter {
     super();
   }
   write = (s: string) => {
+    // Ink wraps a frame in short synchronized-update escapes: count real output only
+    if (s.length < 32) return true;
     this.frames++;
     this.last = s;
     const w = this.waiters;
@@ -77,7 +79,7 @@ export async function mountApp(o: { cols: number; rows: number; demo?: DemoOptio
   const stdin = new BenchStdin();
   const el = React.createElement(
     ThemeContext.Provider,
-    { value: makeTheme({}) },
+    { value: makeTheme(process.env.BENCH_NO_COLOR ? { NO_COLOR: '1' } : {}) },
     React.createElement(App, {
       ctl,
       ui,

@@ -77,18 +77,27 @@ interface RowProps {
   theme: Theme;
 }
 
+/** Row text as runs: adjacent cells without a colour are joined into one run (fewer Ink nodes). */
+export function rowRuns(row: TableRow, columns: ColumnSpec[], widths: number[], color: boolean): { text: string; color?: string }[] {
+  const runs: { text: string; color?: string }[] = [];
+  columns.forEach((c, i) => {
+    if (!widths[i]) return;
+    const text = fitCell(row.cells[c.key] ?? '', widths[i]!, c.align) + (i < columns.length - 1 ? ' ' : '');
+    const col = color ? row.colours?.[c.key] : undefined;
+    const last = runs[runs.length - 1];
+    if (last && last.color === col) last.text += text;
+    else runs.push(col ? { text, color: col } : { text });
+  });
+  return runs;
+}
+
 const RowView = React.memo(function RowView({ row, columns, widths, width, selected, focused, theme }: RowProps) {
+  const mark = row.marked ? '* ' : selected ? '> ' : '  ';
   return (
     <Box height={1} width={width} overflow="hidden">
       <Text inverse={selected && focused} bold={selected} wrap="truncate-end">
-        <Text color={theme.accent}>{row.marked ? '* ' : selected ? '> ' : '  '}</Text>
-        {columns.map((c, i) =>
-          widths[i] ? (
-            <Text key={c.key} color={theme.color ? row.colours?.[c.key] : undefined}>
-              {fitCell(row.cells[c.key] ?? '', widths[i]!, c.align) + (i < columns.length - 1 ? ' ' : '')}
-            </Text>
-          ) : null,
-        )}
+        {theme.accent && theme.color ? <Text color={theme.accent}>{mark}</Text> : mark}
+        {rowRuns(row, columns, widths, theme.color).map((r, k) => (r.color ? <Text key={k} color={r.color}>{r.text}</Text> : r.text))}
       </Text>
     </Box>
   );

@@ -31,8 +31,13 @@ interface DemoCt {
   cpuUsec: number;
   mem: number;
   flags: CreateFlags;
+  /** the newest lines (at most LOG_KEEP) */
   log: JournalEntry[];
+  /** lines ever pushed (absolute position of the end of `log`) */
+  pushed: number;
 }
+
+const LOG_KEEP = 2000;
 
 /** The engine config the demo validates against (defaults, like a fresh install). */
 const DEMO_CONFIG = defaultConfig();
@@ -115,6 +120,7 @@ export class DemoPort implements EnginePort {
         mem: 50_000_000 + this.cts.size * 13_000_000,
         flags: defaultFlags(i.name),
         log: [],
+        pushed: 0,
       };
       this.cts.set(i.name, ct);
     };
@@ -172,7 +178,8 @@ export class DemoPort implements EnginePort {
   pushLog(name: string, message: string, ts = this.opts.now()): void {
     const c = this.ct(name);
     c.log.push({ ts, message, unit: `sdme@${name}.service`, tag: name });
-    if (c.log.length > 2000) c.log.splice(0, c.log.length - 2000);
+    c.pushed++;
+    if (c.log.length > LOG_KEEP * 2) c.log.splice(0, c.log.length - LOG_KEEP);
     for (const w of this.logWaiters) w();
   }
 
@@ -291,7 +298,7 @@ export class DemoPort implements EnginePort {
       },
       limits: { memory: f.memory ?? null, cpus: f.cpus ?? null, cpu_weight: f.cpuWeight ?? null, disk: null },
     });
-    this.cts.set(name, { info: i, startedAt: null, cpuUsec: 0, mem: 40_000_000, flags: { ...f, name }, log: [] });
+    this.cts.set(name, { info: i, startedAt: null, cpuUsec: 0, mem: 40_000_000, flags: { ...f, name }, log: [], pushed: 0 });
     this.syncRootfs();
     this.emit({ kind: 'container', name });
     if (opts.start) {
@@ -321,8 +328,8 @@ export class DemoPort implements EnginePort {
     for (const n of list) {
       const c = this.cts.get(n);
       if (!c) continue;
-      hist.push(...c.log.slice(-opts.lines));
-      seen.set(n, c.log.length);
+      if (opts.lines > 0) hist.push(...c.log.slice(-opts.lines));
+      seen.set(n, c.pushed);
     }
     hist.sort((a, b) => a.ts - b.ts);
     for (const e of hist) yield tagged ? e : { ...e, tag: '' };
@@ -349,11 +356,10 @@ export class DemoPort implements EnginePort {
         for (const n of list) {
           const c = this.cts.get(n);
           if (!c) continue;
-          const from = seen.get(n) ?? 0;
-          // log was trimmed: clamp
-          const start = Math.min(from, c.log.length);
-          for (const e of c.log.slice(start)) yield tagged ? e : { ...e, tag: '' };
-          seen.set(n, c.log.length);
+          // new since last time, by absolute count (the log may have been trimmed)
+          const fresh = Math.min(c.pushed - (seen.get(n) ?? 0), c.log.length);
+          seen.set(n, c.pushed);
+          for (const e of c.log.slice(c.log.length - fresh)) yield tagged ? e : { ...e, tag: '' };
         }
       }
     } finally {
