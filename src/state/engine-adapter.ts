@@ -313,7 +313,7 @@ export class EngineAdapter implements EnginePort {
       this.startedAt.delete(name);
       return null;
     }
-    return { cpuUsageUsec: s.cpuUsageUsec ?? 0, memoryCurrent: s.memoryCurrent ?? 0, memoryMax: s.memoryMax, startedAt: await this.startTime(name) };
+    return { cpuUsageUsec: s.cpuUsageUsec, memoryCurrent: s.memoryCurrent, memoryMax: s.memoryMax, startedAt: await this.startTime(name) };
   }
 
   /**

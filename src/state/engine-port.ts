@@ -56,10 +56,10 @@ export interface JournalOptions {
 
 /** Raw cgroup counters; the store derives CPU % from deltas. */
 export interface CgroupStats {
-  /** cpu.stat usage_usec */
-  cpuUsageUsec: number;
+  /** cpu.stat usage_usec; null when this host's cgroups do not expose it */
+  cpuUsageUsec: number | null;
   /** memory.current, bytes */
-  memoryCurrent: number;
+  memoryCurrent: number | null;
   /** memory.max in bytes, null = unlimited */
   memoryMax: number | null;
   /** when the container started (ms since epoch), if known */

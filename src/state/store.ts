@@ -15,7 +15,8 @@ export interface StatSeries {
   memCurrent: number | null;
   memMax: number | null;
   startedAt: number | null;
-  lastUsec: number;
+  /** null when the host does not expose cpu usage */
+  lastUsec: number | null;
   lastAt: number;
 }
 
@@ -43,15 +44,15 @@ export function errorText(e: unknown): string {
 }
 
 /** Next stats series after a sample (pure; `now` in ms). */
-export function nextSeries(prev: StatSeries | undefined, s: { cpuUsageUsec: number; memoryCurrent: number; memoryMax: number | null; startedAt?: number | null }, now: number): StatSeries {
+export function nextSeries(prev: StatSeries | undefined, s: { cpuUsageUsec: number | null; memoryCurrent: number | null; memoryMax: number | null; startedAt?: number | null }, now: number): StatSeries {
   let cpuPct: number | null = null;
-  if (prev && now > prev.lastAt && s.cpuUsageUsec >= prev.lastUsec) {
+  if (prev && prev.lastUsec !== null && s.cpuUsageUsec !== null && now > prev.lastAt && s.cpuUsageUsec >= prev.lastUsec) {
     cpuPct = ((s.cpuUsageUsec - prev.lastUsec) / ((now - prev.lastAt) * 1000)) * 100;
   }
   const cpu = prev ? [...prev.cpu] : [];
   const mem = prev ? [...prev.mem] : [];
   if (cpuPct !== null) cpu.push(cpuPct);
-  mem.push(s.memoryCurrent);
+  if (s.memoryCurrent !== null) mem.push(s.memoryCurrent);
   return {
     cpu: cpu.slice(-HISTORY),
     mem: mem.slice(-HISTORY),

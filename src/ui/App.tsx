@@ -18,7 +18,7 @@ import { LogLayoutCache, findMatch, scrollAnchor } from '../components/log-view-
 import type { ColumnSpec } from '../components/table-layout.js';
 import { useTheme, type Theme } from '../components/theme.js';
 import { computeLayout, MIN_COLS, MIN_ROWS } from './layout.js';
-import { keyName, keysFor, type Command, type Keymap } from './keymap.js';
+import { keyNames, keysFor, type Command, type Keymap } from './keymap.js';
 import { fmtBytes, fmtDuration, fmtPct, SPINNER } from './format.js';
 import { nextStopMode, validActions, type Action } from './actions.js';
 import { ConfirmRemove, DetailPane, expectedConfirm, Header, HelpOverlay, StatusLine, TabBar } from './panes.js';
@@ -133,7 +133,7 @@ export function buildContainerRows(
         net: netLabel(c),
         pod: c.network.pod ?? '-',
         cpu: c.status === 'running' ? fmtPct(st?.cpuPct) : '-',
-        mem: c.status === 'running' && st ? `${fmtBytes(st.memCurrent)}/${st.memMax ? fmtBytes(st.memMax) : '∞'}` : '-',
+        mem: c.status === 'running' && st?.memCurrent != null ? `${fmtBytes(st.memCurrent)}/${st.memMax ? fmtBytes(st.memMax) : '∞'}` : '-',
         uptime: c.status === 'running' && st?.startedAt ? fmtDuration(now - st.startedAt) : '-',
       },
       colours: { status: busy ? theme.busy : c.status === 'running' ? theme.running : c.status === 'stopped' ? theme.stopped : theme.busy },
@@ -415,7 +415,10 @@ export function App(p: AppProps) {
   };
 
   useInput((input: string, key: Key) => {
-    const k = keyName(input, key);
+    for (const k of keyNames(input, key)) onKey(k);
+  });
+
+  function onKey(k: string): void {
     // read the freshest UI state: several keys may arrive before a re-render
     const ui = p.ui.getState();
     const o = ui.overlay;
@@ -468,7 +471,7 @@ export function App(p: AppProps) {
       return;
     }
     for (const cmd of p.keymap.get(k) ?? []) if (doCommand(cmd)) return;
-  });
+  }
 
   // table rows, rebuilt only when their inputs change (uptime ticks per second)
   const nowSec = Math.floor(now / 1000);

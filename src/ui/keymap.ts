@@ -57,6 +57,30 @@ export function keyName(input: string, key: Key): string {
   return input;
 }
 
+/** Canonical name of one raw character (for chunks split by keyNames). */
+function charName(ch: string): string {
+  if (ch === '\r' || ch === '\n') return 'enter';
+  if (ch === '\x7f' || ch === '\b') return 'backspace';
+  if (ch === '\t') return 'tab';
+  if (ch === ' ') return 'space';
+  const c = ch.codePointAt(0)!;
+  if (c >= 1 && c <= 26) return `ctrl+${String.fromCharCode(c + 96)}`;
+  return ch;
+}
+
+/**
+ * Key names of one input event. Ink delivers a run of plain characters read
+ * in one chunk (fast typing, paste, tmux send-keys) as a single event: it is
+ * split into one key per character so none is dropped.
+ */
+export function keyNames(input: string, key: Key): string[] {
+  const chars = [...input];
+  if (chars.length > 1 && !input.includes('\x1b') && !key.upArrow && !key.downArrow && !key.leftArrow && !key.rightArrow) {
+    return chars.filter((ch) => ch !== '\0').map(charName);
+  }
+  return [keyName(input, key)];
+}
+
 export type Keymap = Map<string, Command[]>;
 
 export function buildKeymap(overrides: Partial<Record<Command, string | string[]>> = {}): Keymap {

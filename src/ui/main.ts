@@ -5,6 +5,7 @@
  * leaves the alternate screen, runs the child with inherited stdio, then
  * remounts (UI state lives in a store, so nothing is lost).
  */
+import { readFileSync } from 'node:fs';
 import React from 'react';
 import { render, type Instance } from 'ink';
 import { AppController } from '../state/store.js';
@@ -24,6 +25,8 @@ Options:
   --demo           run against a built-in fake engine (no root, nothing touched);
                    useful to try the UI, for screenshots and for benchmarks
   --config PATH    sdme config file (default /etc/sdme.conf)
+  --no-sandbox     on a machine whose PID 1 is not systemd, do not boot the
+                   sandbox host (the engine then has no systemd to talk to)
   -h, --help       show this help
   --version        print the version
 
@@ -32,7 +35,48 @@ Keys: press ? inside the app. Key bindings can be overridden in
   {"quit": ["q", "ctrl+q"], "shell": "enter"}
 Colours follow the terminal's default foreground; NO_COLOR=1 disables colour.
 Needs a terminal of at least 60x15.
+
+On a machine whose PID 1 is not systemd (a container, a CI runner), sdme-tui
+boots the sdme sandbox host (\`sdme sandbox up\`: a systemd booted with
+systemd-nspawn, name \$SDME_SANDBOX_NAME or sdme-sandbox) and runs inside it.
+The sandbox stays up after you quit, so containers keep running between runs;
+stop it with \`sdme sandbox down\`.
 `;
+
+/** PID 1's command name ('' when unreadable). */
+export function pid1Comm(procRoot = '/proc'): string {
+  try {
+    return readFileSync(`${procRoot}/1/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Whether to boot the sandbox host and run inside it (pure). */
+export function wantsSandbox(o: { demo: boolean; inSandbox: boolean; noSandbox: boolean; pid1: string; env: Record<string, string | undefined> }): boolean {
+  if (o.demo || o.inSandbox || o.noSandbox || o.env.SDME_SANDBOX) return false;
+  return o.pid1 !== 'systemd';
+}
+
+/**
+ * Boot the sandbox host (kept up afterwards) and run this TUI inside it with
+ * the terminal inherited. Resolves with the inner TUI's exit code.
+ */
+export async function runInSandbox(args: string[], stderr: NodeJS.WriteStream): Promise<number> {
+  const { sandboxUp, sandboxRun, DEFAULT_SANDBOX_NAME } = await import('../engine/sandbox/sandbox.js');
+  const { checkoutRoot } = await import('../cli/sandbox.js');
+  const name = process.env.SDME_SANDBOX_NAME || DEFAULT_SANDBOX_NAME;
+  const checkout = checkoutRoot();
+  const note = (m: string) => void stderr.write(`sdme-tui: ${m}\n`);
+  note(`PID 1 is not systemd here: running inside the sdme sandbox host '${name}' (sdme sandbox up)`);
+  const up = await sandboxUp({ name, bindCheckout: checkout, note });
+  if (up.started) note(`sandbox '${name}' is up (booted in ${(up.bootMs / 1000).toFixed(1)} s)`);
+  // the host clone has this node at the same path; a debootstrap root has its own on PATH
+  const node = up.record.rootfs === 'host' ? process.execPath : 'node';
+  const code = await sandboxRun([node, `${checkout}/bin/sdme-tui.js`, '--in-sandbox', ...args], { name, cwd: checkout });
+  note(`the sandbox '${name}' is still up (its containers keep running); stop it with: sdme sandbox down --name ${name}`);
+  return code;
+}
 
 export interface MainIo {
   stdout?: NodeJS.WriteStream;
@@ -46,7 +90,10 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const stdin = io.stdin ?? process.stdin;
   const args = argv.slice(2);
   let demo = false;
+  let inSandbox = false;
+  let noSandbox = false;
   let configPath: string | undefined;
+  const passthrough: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-h' || a === '--help') {
@@ -56,8 +103,15 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       stdout.write('sdme-tui 0.1.0\n');
       return 0;
     } else if (a === '--demo') demo = true;
-    else if (a === '--config') configPath = args[++i];
-    else if (a.startsWith('--config=')) configPath = a.slice('--config='.length);
+    else if (a === '--in-sandbox') inSandbox = true;
+    else if (a === '--no-sandbox') noSandbox = true;
+    else if (a === '--config') {
+      configPath = args[++i];
+      passthrough.push(a, configPath ?? '');
+    } else if (a.startsWith('--config=')) {
+      configPath = a.slice('--config='.length);
+      passthrough.push(a);
+    }
     else {
       stderr.write(`Error: unknown argument '${a}' (see --help)\n`);
       process.exitCode = 2;
@@ -68,6 +122,18 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     stderr.write('Error: sdme-tui needs a terminal (stdin and stdout must be a TTY)\n');
     process.exitCode = 1;
     return 1;
+  }
+
+  if (wantsSandbox({ demo, inSandbox, noSandbox, pid1: pid1Comm(), env: process.env })) {
+    try {
+      const code = await runInSandbox(passthrough, stderr);
+      process.exitCode = code;
+      return code;
+    } catch (e) {
+      stderr.write(`Error: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+      return 1;
+    }
   }
 
   let port: EnginePort;

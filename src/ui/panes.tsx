@@ -117,7 +117,7 @@ export const DetailPane = React.memo(function DetailPane(p: {
       <Text key="mem" wrap="truncate-end">
         <Text color={theme.muted}>{fitCell('memory', 10)}</Text>
         <Text color={theme.accent}>{sparkline(st?.mem ?? [], sw, st?.memMax ?? undefined)}</Text>
-        {` ${fmtBytes(st?.memCurrent)}/${st?.memMax ? fmtBytes(st.memMax) : '∞'}`}
+        {st?.memCurrent != null ? ` ${fmtBytes(st.memCurrent)}/${st.memMax ? fmtBytes(st.memMax) : '∞'}` : ' - (not exposed by this host\'s cgroups)'}
       </Text>,
     );
     if (p.iso) {

@@ -209,6 +209,17 @@ describe('App at 80x24 (fake port)', () => {
   });
 });
 
+describe('App input chunks (fake port)', () => {
+  it('a name typed in one chunk and erased by a chunk of backspaces is taken whole', async () => {
+    h = await renderApp(80, 24);
+    await h.press('n');
+    await h.waitFor((f) => plain(f).includes('$ sdme create --name brisk-otter'));
+    await h.press('\x7f'.repeat(20), 'my-box1');
+    const f = await h.waitFor((x) => plain(x).includes('$ sdme create --name my-box1'));
+    expect(plain(f)).toMatch(/Name +my-box1█/);
+  });
+});
+
 describe('App at 120x40 (fake port)', () => {
   it('shows detail with isolation and journal side by side, exactly 40 rows', async () => {
     h = await renderApp(120, 40);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { layoutColumns, fitCell, scrollTop } from '../../src/components/table-layout.js';
-import { buildKeymap, keyName, loadKeymap } from '../../src/ui/keymap.js';
+import { buildKeymap, keyName, keyNames, loadKeymap } from '../../src/ui/keymap.js';
 import { nextSeries } from '../../src/state/store.js';
 import { resolveSelection } from '../../src/state/ui-store.js';
 import { validActions, nextStopMode } from '../../src/ui/actions.js';
@@ -43,6 +43,14 @@ describe('keymap', () => {
     const k = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageUp: false, pageDown: false, home: false, end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: true, meta: false } as never;
     expect(keyName('', k)).toBe('backspace');
   });
+  it('a chunk of plain characters (paste, tmux send-keys) becomes one key per character', () => {
+    const none = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageUp: false, pageDown: false, home: false, end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false } as never;
+    expect(keyNames('ab c', none)).toEqual(['a', 'b', 'space', 'c']);
+    expect(keyNames('\x7f\x7f\r', none)).toEqual(['backspace', 'backspace', 'enter']);
+    expect(keyNames('x\x03', none)).toEqual(['x', 'ctrl+c']);
+    expect(keyNames('日本', none)).toEqual(['日', '本']);
+    expect(keyNames('q', none)).toEqual(['q']);
+  });
   it('user file overrides defaults, bad file falls back with an error', () => {
     const d = mkdtempSync(join(tmpdir(), 'km-'));
     writeFileSync(join(d, 'ok.json'), JSON.stringify({ quit: ['ctrl+q'], shell: 'enter' }));
@@ -67,6 +75,14 @@ describe('state helpers', () => {
     expect(b.cpuPct).toBeCloseTo(50);
     expect(b.cpu).toEqual([b.cpuPct]);
     expect(b.mem).toEqual([10, 20]);
+  });
+  it('nextSeries: counters the host does not expose stay unknown (null), never 0', () => {
+    const a = nextSeries(undefined, { cpuUsageUsec: null, memoryCurrent: null, memoryMax: null }, 1000);
+    const b = nextSeries(a, { cpuUsageUsec: null, memoryCurrent: null, memoryMax: null }, 2500);
+    expect(b.cpuPct).toBeNull();
+    expect(b.memCurrent).toBeNull();
+    expect(b.mem).toEqual([]);
+    expect(b.cpu).toEqual([]);
   });
   it('resolveSelection keeps the name or clamps', () => {
     expect(resolveSelection(['a', 'b', 'c'], 'c', 0)).toBe(2);
