@@ -9,8 +9,10 @@
  *   npm run bench
  *   = npm run build && node bin/sdme.js sandbox run --name sdme-bench --bind-checkout -- node bench/core.mjs
  *
- * Env: BENCH_CREATE (10), BENCH_START (5), BENCH_PS (10) sample counts;
- *      BENCH_ALL_RUNNING_30=1 also measures ps with 30 running containers.
+ * Flags (after `npm run bench --`): --create=N (10), --start=N (5), --ps=N (10)
+ * sample counts; --all-running-30 adds ps with 30 running containers (needs
+ * fs.inotify.max_user_instances well above the default 128: each booted
+ * container's systemd takes several inotify instances of root's budget).
  * Creates containers named bench-NN and dirs under DATADIR/bench-baseline;
  * removes them all at the end (and any left by an earlier killed run first).
  */
@@ -24,10 +26,16 @@ const SDME = fileURLToPath(new URL('../bin/sdme.js', import.meta.url));
 const DATADIR = '/var/lib/sdme';
 const BASE_DIR = join(DATADIR, 'bench-baseline');
 const PREFIX = 'bench-';
-const N_CREATE = Number(process.env.BENCH_CREATE ?? 10);
-const N_START = Number(process.env.BENCH_START ?? 5);
-const N_PS = Number(process.env.BENCH_PS ?? 10);
-const ALL_RUNNING_30 = process.env.BENCH_ALL_RUNNING_30 === '1';
+/** `--name=value` / `--flag` from argv (env is not forwarded by `sandbox run`, so flags it is). */
+function opt(name, dflt) {
+  const a = process.argv.slice(2).find((x) => x === `--${name}` || x.startsWith(`--${name}=`));
+  if (a === undefined) return dflt;
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : true;
+}
+const N_CREATE = Number(opt('create', 10));
+const N_START = Number(opt('start', 5));
+const N_PS = Number(opt('ps', 10));
+const ALL_RUNNING_30 = opt('all-running-30', false) === true;
 const MANUAL_UNIT = 'bench-manual';
 
 // ---------- process helpers ----------
@@ -71,13 +79,11 @@ function pct(xs, p) {
 const f1 = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const ratio = (a, b) => `x${(a / b).toFixed(2)}`;
 
-const results = [];
+/** One line: sdme median/p95/min, baseline median/p95/min, ratio of medians (and of mins: robust on a busy machine). */
 function report(label, mine, base, baseLabel) {
-  const line =
-    `${label.padEnd(34)} sdme median ${f1(median(mine)).padStart(6)} ms  p95 ${f1(pct(mine, 95)).padStart(6)} ms | ` +
-    `${baseLabel} median ${f1(median(base))} ms  p95 ${f1(pct(base, 95))} ms | ratio ${ratio(median(mine), median(base))}`;
-  console.log(line);
-  results.push({ label, sdme: median(mine), base: median(base) });
+  const stats = (xs) => `median ${f1(median(xs)).padStart(6)}  p95 ${f1(pct(xs, 95)).padStart(6)}  min ${f1(Math.min(...xs)).padStart(6)} ms`;
+  console.log(`${label}\n  sdme     ${stats(mine)}\n  baseline ${stats(base)}  (${baseLabel})`);
+  console.log(`  ratio    x${(median(mine) / median(base)).toFixed(2)} (medians), x${(Math.min(...mine) / Math.min(...base)).toFixed(2)} (mins)`);
 }
 
 // ---------- environment ----------
@@ -117,6 +123,20 @@ function cleanup() {
   rmSync(BASE_DIR, { recursive: true, force: true });
   const left = benchNames();
   if (left.length) console.error(`cleanup: could not remove ${left.join(' ')}`);
+}
+
+// ---------- startup ----------
+
+/** The floor under every command: loading the CLI (`sdme --version`) vs a bare node. */
+function benchStartup() {
+  console.log(`\n== CLI startup: sdme --version vs node -e 0, ${N_PS}x each ==`);
+  const mine = [];
+  const base = [];
+  for (let i = 0; i < N_PS; i++) {
+    mine.push(sdme('--version').ms);
+    base.push(must([process.execPath, '-e', '0']).ms);
+  }
+  report('startup (--version)', mine, base, 'node -e 0');
 }
 
 // ---------- create ----------
@@ -293,25 +313,33 @@ async function benchStart() {
   await manualStop(name, d);
   const mine = [];
   const base = [];
-  for (let i = 0; i < N_START; i++) {
-    const a = async () => {
+  const unit = [];
+  const unitName = `sdme@${name}.service`;
+  const steps = [
+    async () => {
       mine.push(sdme('start', name).ms);
       sdme('stop', name);
-    };
-    const b = async () => {
+    },
+    async () => {
       base.push(await manualStart(name, d));
       await manualStop(name, d);
-    };
-    if (i % 2) {
-      await b();
-      await a();
-    } else {
-      await a();
-      await b();
-    }
+    },
+    // same unit + drop-in without the sdme process: splits sdme's own cost from the unit's
+    async () => {
+      const t = process.hrtime.bigint();
+      must(['systemctl', 'start', unitName]);
+      await waitReady(name);
+      unit.push(Number(process.hrtime.bigint() - t) / 1e6);
+      must(['systemctl', 'stop', unitName]);
+    },
+  ];
+  for (let i = 0; i < N_START; i++) {
+    // rotate the order so drift hits all three
+    for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]();
   }
   console.log(`first start (template + drop-in + reload): ${f1(first)} ms`);
   report('start (until booted)', mine, base, 'by hand');
+  report('start vs systemctl start sdme@N', mine, unit, 'systemctl+poll');
 }
 
 // ---------- ps ----------
@@ -330,7 +358,7 @@ function benchPs(label) {
   const bl = 'machinectl+list-units';
   report(`ps ${label}`, text, base, bl);
   report(`ps --json ${label}`, json, base, bl);
-  return { text: median(text), json: median(json), base: median(base) };
+  return { text: Math.min(...text), json: Math.min(...json), base: Math.min(...base), textMed: median(text) };
 }
 
 /** Peak RSS (kB) of argv, via /usr/bin/time, median of n runs. */
@@ -357,6 +385,29 @@ function namesRange(from, to) {
   return Array.from({ length: to - from }, (_, i) => cname(from + i));
 }
 
+/**
+ * ps with bench-00..N-1 all running, then stops 1..N-1 again. A failed start
+ * (typically inotify instances exhausted) skips the scenario instead of
+ * failing the run.
+ */
+function scenarioAllRunning(n, whileRunning) {
+  const names = namesRange(1, n);
+  const r = exec([process.execPath, SDME, 'start', ...names]);
+  const ok = r.code === 0;
+  if (!ok) {
+    const why = /Too many open files/.test(r.stderr) ? ' (inotify instances exhausted: fs.inotify.max_user_instances)' : '';
+    console.log(`ps ${n} (${n} running): skipped, not all containers booted${why}`);
+    console.log(r.stderr.split('\n').filter((l) => l.startsWith('error:')).slice(0, 3).join('\n'));
+  } else {
+    benchPs(`${n} (${n} running)`);
+    whileRunning?.();
+  }
+  const running = names.filter((x) => exec(['systemctl', 'is-active', '--quiet', `sdme@${x}.service`]).code === 0);
+  if (running.length) sdme('stop', ...running);
+  if (!ok) for (const x of names) exec(['systemctl', 'reset-failed', `sdme@${x}.service`]);
+  return ok;
+}
+
 async function benchPsAll() {
   console.log(`\n== ps: median of ${N_PS}; baseline = machinectl list + systemctl list-units 'sdme@*' ==`);
   // bench-00 is running for every scenario
@@ -364,14 +415,12 @@ async function benchPsAll() {
   const p1 = benchPs('1 (1 running)');
   createFixtures(1, 10);
   const p10 = benchPs('10 (1 running)');
-  sdme('start', ...namesRange(1, 10));
-  benchPs('10 (10 running)');
-  sdme('stop', ...namesRange(1, 10));
+  scenarioAllRunning(10);
   createFixtures(10, 30);
   const p30 = benchPs('30 (1 running)');
   console.log(
-    `growth 1 -> 30: ps ${ratio(p30.text, p1.text)}, ps --json ${ratio(p30.json, p1.json)}, baseline ${ratio(p30.base, p1.base)}` +
-      ` (1 -> 10: ps ${ratio(p10.text, p1.text)})`,
+    `growth 1 -> 30 (mins): ps ${ratio(p30.text, p1.text)}, ps --json ${ratio(p30.json, p1.json)}, baseline ${ratio(p30.base, p1.base)}` +
+      ` (1 -> 10: ps ${ratio(p10.text, p1.text)}); ps medians ${f1(p1.textMed)} -> ${f1(p10.textMed)} -> ${f1(p30.textMed)} ms`,
   );
 
   console.log(`\n== memory: peak RSS, median of 5, 30 containers (1 running) ==`);
@@ -383,10 +432,10 @@ async function benchPsAll() {
   console.log(`sdme ps --json: ${(rssJson / 1024).toFixed(1)} MiB  ratio ${ratio(rssJson, node0)}`);
 
   if (ALL_RUNNING_30) {
-    sdme('start', ...namesRange(1, 30));
-    benchPs('30 (30 running)');
-    const rss30 = peakRss([process.execPath, SDME, 'ps']);
-    console.log(`sdme ps, 30 running: ${(rss30 / 1024).toFixed(1)} MiB  ratio ${ratio(rss30, node0)}`);
+    scenarioAllRunning(30, () => {
+      const rss30 = peakRss([process.execPath, SDME, 'ps']);
+      console.log(`sdme ps, 30 running: ${(rss30 / 1024).toFixed(1)} MiB  ratio ${ratio(rss30, node0)}`);
+    });
   }
 }
 
@@ -401,6 +450,7 @@ async function main() {
   console.log(`sdme core bench: node ${process.version}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm).length} cpus, ${new Date().toISOString()}`);
   let failed = false;
   try {
+    benchStartup();
     benchCreate();
     await benchStart();
     await benchPsAll();
