@@ -17,12 +17,17 @@
  * removes them all at the end (and any left by an earlier killed run first).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SDME = fileURLToPath(new URL('../bin/sdme.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+// A private copy of dist/ (a rebuild of the shared one mid-run would break the
+// run); bare imports still resolve through the checkout's node_modules.
+const SNAP = join(ROOT, 'node_modules/.cache/sdme-core-bench');
+const SDME = join(SNAP, 'sdme.js');
 const DATADIR = '/var/lib/sdme';
 const BASE_DIR = join(DATADIR, 'bench-baseline');
 const PREFIX = 'bench-';
@@ -95,10 +100,17 @@ function checkHost() {
     console.error('  npm run bench   (or: node bin/sdme.js sandbox run --name sdme-bench --bind-checkout -- node bench/core.mjs)');
     process.exit(2);
   }
-  if (!existsSync(join(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))))) {
+  if (!existsSync(join(DIST, 'cli/main.js'))) {
     console.error('dist/ is missing: run `npm run build` first');
     process.exit(2);
   }
+}
+
+function snapshotDist() {
+  rmSync(SNAP, { recursive: true, force: true });
+  cpSync(DIST, join(SNAP, 'dist'), { recursive: true, filter: (src) => !src.startsWith(`${DIST}/.`) });
+  cpSync(join(ROOT, 'package.json'), join(SNAP, 'package.json'));
+  writeFileSync(SDME, "import { main } from './dist/cli/main.js';\nmain(process.argv);\n");
 }
 
 function stateNames() {
@@ -446,6 +458,7 @@ async function main() {
   const others = stateNames().filter((n) => !n.startsWith(PREFIX));
   if (others.length) console.log(`note: ${others.length} other container(s) exist here; ps figures include them`);
   const t0 = Date.now();
+  snapshotDist();
   cleanup();
   console.log(`sdme core bench: node ${process.version}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm).length} cpus, ${new Date().toISOString()}`);
   let failed = false;
@@ -460,6 +473,7 @@ async function main() {
   } finally {
     const tc = Date.now();
     cleanup();
+    rmSync(SNAP, { recursive: true, force: true });
     console.log(`\ncleanup ${((Date.now() - tc) / 1000).toFixed(1)} s; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   process.exitCode = failed ? 1 : 0;
@@ -468,6 +482,7 @@ async function main() {
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     cleanup();
+    rmSync(SNAP, { recursive: true, force: true });
     process.exit(130);
   });
 }
