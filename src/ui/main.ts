@@ -15,7 +15,7 @@ import { DemoPort } from '../state/demo-port.js';
 import { ThemeContext, makeTheme } from '../components/theme.js';
 import { App } from './App.js';
 import { keymapPath, loadKeymap } from './keymap.js';
-import { installScreen } from './screen.js';
+import { holdInput, installScreen } from './screen.js';
 
 export const HELP = `Usage: sdme-tui [options]
 
@@ -189,6 +189,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const handoff = async (argv: CommandArgv) => {
     instance?.unmount();
     instance = null;
+    // a child owns the terminal now: this process must not read it
+    const releaseInput = holdInput(stdin);
     screen.leave();
     screen.handingOff = true;
     stdout.write(`\n[sdme-tui] ${argv.cmd} ${argv.args.join(' ')} — exit the shell to return\n`);
@@ -201,6 +203,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       screen.handingOff = false;
     }
     if (code !== 0) ctl.setStatus(`${argv.cmd} ${argv.args.join(' ')} exited with ${code}`, 'error');
+    releaseInput();
     mount();
   };
 

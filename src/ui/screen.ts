@@ -52,3 +52,29 @@ export function installScreen(out: NodeJS.WriteStream, onFatal: (code: number, e
   for (const [ev, fn] of handlers) process.on(ev as NodeJS.Signals, fn as () => void);
   return screen;
 }
+
+type ReadInternals = { _read: (n: number) => void; _handle?: { reading?: boolean; readStop?: () => number } };
+
+/**
+ * Keep this process from reading the terminal while a child owns it. A
+ * paused tty stream still reads ahead, and a 'readable' event Ink queued
+ * before unmounting calls read() again, which restarts reading: either way
+ * the child's keystrokes would be swallowed. So reading is stopped and
+ * `_read` made a no-op until the returned release() puts it back and
+ * starts reading again.
+ */
+export function holdInput(stdin: NodeJS.ReadStream): () => void {
+  const s = stdin as unknown as ReadInternals;
+  const orig = s._read;
+  s._read = () => undefined;
+  stdin.pause();
+  if (s._handle?.readStop && s._handle.reading) {
+    s._handle.reading = false;
+    s._handle.readStop();
+  }
+  return () => {
+    s._read = orig;
+    // a read() during the hold left the stream waiting for data: start reading
+    orig.call(stdin, 16384);
+  };
+}
