@@ -5,9 +5,10 @@
  * run and the ratio sdme/baseline. Drives the built CLI as a user would
  * (`node bin/sdme.js ...`); imports nothing from src, needs no extra deps.
  *
- * Runs only inside a booted systemd (the sandbox host):
- *   npm run bench
- *   = npm run build && node bin/sdme.js sandbox run --name sdme-bench --bind-checkout -- node bench/core.mjs
+ * Runs inside a booted systemd (the sandbox host). `npm run bench` =
+ * `npm run build && node bench/core.mjs`: on the bare machine the file notes
+ * the free inotify instances, then re-runs itself with
+ * `node bin/sdme.js sandbox run --name sdme-bench --bind-checkout -- node bench/core.mjs`.
  *
  * Flags (after `npm run bench --`): --create=N (10), --start=N (5), --ps=N (10)
  * sample counts; --all-running-30 adds ps with 30 running containers (needs
@@ -17,7 +18,7 @@
  * removes them all at the end (and any left by an earlier killed run first).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,9 @@ const N_CREATE = Number(opt('create', 10));
 const N_START = Number(opt('start', 5));
 const N_PS = Number(opt('ps', 10));
 const ALL_RUNNING_30 = opt('all-running-30', false) === true;
+const INOTIFY_FREE = opt('inotify-free', undefined) === undefined ? undefined : Number(opt('inotify-free'));
+/** inotify instances one booted container took (measured) */
+let perBoot = 0;
 const MANUAL_UNIT = 'bench-manual';
 
 // ---------- process helpers ----------
@@ -93,13 +97,51 @@ function report(label, mine, base, baseLabel) {
 
 // ---------- environment ----------
 
+/** inotify instances held by the processes this /proc shows (all root here). */
+function inotifyInUse() {
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    let fds = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:inotify') n++;
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return n;
+}
+
+/**
+ * On the bare machine: note root's free inotify instances (a booted container
+ * takes ~10 of fs.inotify.max_user_instances, shared with every other sandbox
+ * on the machine), then re-run this file inside the sandbox host.
+ */
+function launchInSandbox() {
+  const max = Number(readFileSync('/proc/sys/fs/inotify/max_user_instances', 'utf8'));
+  const free = max - inotifyInUse();
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'bin/sdme.js'), 'sandbox', 'run', '--name', 'sdme-bench', '--bind-checkout', '--',
+      'node', fileURLToPath(import.meta.url), `--inotify-free=${free}`, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exit(r.status ?? 1);
+}
+
 function checkHost() {
   const comm = readFileSync('/proc/1/comm', 'utf8').trim();
-  if (comm !== 'systemd' || process.getuid?.() !== 0) {
-    console.error('bench/core.mjs must run as root inside a booted systemd (the sandbox host):');
-    console.error('  npm run bench   (or: node bin/sdme.js sandbox run --name sdme-bench --bind-checkout -- node bench/core.mjs)');
+  if (process.getuid?.() !== 0) {
+    console.error('bench/core.mjs needs root (it runs inside the sandbox host: npm run bench)');
     process.exit(2);
   }
+  if (comm !== 'systemd') launchInSandbox();
   if (!existsSync(join(DIST, 'cli/main.js'))) {
     console.error('dist/ is missing: run `npm run build` first');
     process.exit(2);
@@ -404,6 +446,16 @@ function namesRange(from, to) {
  */
 function scenarioAllRunning(n, whileRunning) {
   const names = namesRange(1, n);
+  // inotify budget: free at launch (machine-wide) minus what this sandbox and
+  // bench-00 took since, keeping a margin for the other sandboxes on the machine
+  if (INOTIFY_FREE !== undefined && perBoot > 0) {
+    const left = INOTIFY_FREE - inotifyInUse();
+    const need = (n - 1) * perBoot + 20;
+    if (left < need) {
+      console.log(`ps ${n} (${n} running): skipped, needs ~${need} inotify instances, ~${left} free (fs.inotify.max_user_instances)`);
+      return false;
+    }
+  }
   const r = exec([process.execPath, SDME, 'start', ...names]);
   const ok = r.code === 0;
   if (!ok) {
@@ -423,7 +475,9 @@ function scenarioAllRunning(n, whileRunning) {
 async function benchPsAll() {
   console.log(`\n== ps: median of ${N_PS}; baseline = machinectl list + systemctl list-units 'sdme@*' ==`);
   // bench-00 is running for every scenario
+  const before = inotifyInUse();
   sdme('start', cname(0));
+  perBoot = inotifyInUse() - before;
   const p1 = benchPs('1 (1 running)');
   createFixtures(1, 10);
   const p10 = benchPs('10 (1 running)');
