@@ -104,3 +104,31 @@ describe('checkAppArmor', () => {
     await expect(checkAppArmor('box', 'sdme-default', f)).resolves.toBeUndefined();
   });
 });
+
+describe('--read-only bind mount points', () => {
+  it('created in upper (dir or empty file) unless the lower has them; never through a lower symlink', async () => {
+    await mkdir(join(hostRoot, 'mnt/exists'), { recursive: true });
+    await symlink('/run', join(hostRoot, 'var/run'));
+    const src = join(dir, 'src');
+    await mkdir(src);
+    await writeFile(join(dir, 'file-src'), 'x');
+    const notes: string[] = [];
+    const c = { ...ctx, note: (m: string) => notes.push(m) };
+    const binds = [
+      { host: src, container: '/mnt/ro', mode: 'ro' as const },
+      { host: join(dir, 'file-src'), container: '/etc/one.conf', mode: 'ro' as const },
+      { host: src, container: '/mnt/exists', mode: 'rw' as const },
+      { host: src, container: '/var/run/x', mode: 'rw' as const },
+    ];
+    const name = await createContainer(c, { ...emptyState('rob'), readOnly: true, binds }, opts());
+    const up = ctx.layout.upper(name);
+    expect((await lstat(join(up, 'mnt/ro'))).isDirectory()).toBe(true);
+    expect((await lstat(join(up, 'etc/one.conf'))).isFile()).toBe(true);
+    await expect(lstat(join(up, 'mnt/exists'))).rejects.toThrow(/ENOENT/);
+    await expect(lstat(join(up, 'var/run'))).rejects.toThrow(/ENOENT/);
+    expect(notes.join('\n')).toMatch(/bind target \/var\/run\/x goes through a symlink/);
+    // without --read-only nothing is pre-created
+    const rw = await createContainer(ctx, { ...emptyState('rwb'), binds: binds.slice(0, 1) }, opts());
+    await expect(lstat(join(ctx.layout.upper(rw), 'mnt/ro'))).rejects.toThrow(/ENOENT/);
+  });
+});

@@ -3,7 +3,7 @@
  * build the overlay tree with all customisation in `upper/`, then write the
  * state file. Any failure (or interrupt) removes everything written.
  */
-import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile, chmod } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lsetxattr } from '../../native/libc.js';
 import { run } from '../../native/run.js';
@@ -226,6 +226,11 @@ async function buildTree(ctx: Ctx, s: ContainerState, opts: CreateOptions): Prom
     await symlink('/etc/machine-id', join(upper, 'var/lib/dbus/machine-id'));
   }
 
+  // read-only root: nspawn cannot create bind mount points at start, so make them now
+  if (s.readOnly) {
+    for (const b of s.binds) await makeMountPoint(ctx, lower, upper, b.container, await isDirFollow(b.host));
+  }
+
   // 9. networkd (+ resolved) enabled when there is an interface
   if (hasInterface(s)) {
     const wants: string[] = [NETWORKD];
@@ -237,6 +242,36 @@ async function buildTree(ctx: Ctx, s: ContainerState, opts: CreateOptions): Prom
         await symlinkIgnoreExists(unitPath, join(unitDir, 'multi-user.target.wants', svc));
       }
     }
+  }
+}
+
+/**
+ * Create the mount point `target` (a dir, or an empty file for a file bind)
+ * in upper unless the lower already has it. Never shadows a symlink of the
+ * lower (e.g. /var/run -> /run): such binds are left to nspawn, with a note.
+ */
+async function makeMountPoint(ctx: Ctx, lower: string, upper: string, target: string, dir: boolean): Promise<void> {
+  const parts = target.split('/').filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    const st = await lstat(join(lower, ...parts.slice(0, i + 1))).catch(() => undefined);
+    if (st === undefined) break; // missing from here on: create below
+    if (st.isSymbolicLink()) {
+      ctx.note(`warning: bind target ${target} goes through a symlink in the root; with --read-only nspawn may fail to create it`);
+      return;
+    }
+    if (i === parts.length - 1 || !st.isDirectory()) return; // already there (or not creatable)
+  }
+  const parent = parts.slice(0, -1).join('/');
+  if (parent) await mkdirp755(upper, parent);
+  if (dir) await mkdirp755(upper, parts.join('/'));
+  else await writeFile(join(upper, ...parts), '', { mode: 0o644, flag: 'wx' }).catch(() => undefined);
+}
+
+async function isDirFollow(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
   }
 }
 
