@@ -49,6 +49,14 @@ else
 fi
 [[ -L /etc/resolv.conf ]] && { echo "error: /etc/resolv.conf is a symlink after apt" >&2; exit 1; }
 
+step "inotify limits"
+# Every booted container's systemd, journald and udev-less services hold inotify instances; the
+# kernel default of 128 per user is shared by all root processes, so a handful of nested
+# containers exhaust it ("Too many open files" at boot). Raise it (runtime only, not persisted).
+if (( $(cat /proc/sys/fs/inotify/max_user_instances) < 4096 )); then
+  sysctl -q -w fs.inotify.max_user_instances=4096 || echo "warning: could not raise fs.inotify.max_user_instances" >&2
+fi
+
 step "npm ci"
 npm ci --no-audit --no-fund
 
