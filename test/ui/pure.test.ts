@@ -132,3 +132,17 @@ describe('wizard model', () => {
     expect(createCommandLine({ ...defaultFlags(), preset: 'hardened', network: 'veth' }, true)).toBe('sdme create --network-veth --hardened --started');
   });
 });
+
+describe('sandbox decision (main)', () => {
+  it('boots the sandbox only for the real engine on a machine whose PID 1 is not systemd', async () => {
+    const { wantsSandbox } = await import('../../src/ui/main.js');
+    const base = { demo: false, inSandbox: false, noSandbox: false, pid1: 'tini', env: {} };
+    expect(wantsSandbox(base)).toBe(true);
+    expect(wantsSandbox({ ...base, pid1: '' })).toBe(true);
+    expect(wantsSandbox({ ...base, pid1: 'systemd' })).toBe(false);
+    expect(wantsSandbox({ ...base, demo: true })).toBe(false);
+    expect(wantsSandbox({ ...base, inSandbox: true })).toBe(false);
+    expect(wantsSandbox({ ...base, noSandbox: true })).toBe(false);
+    expect(wantsSandbox({ ...base, env: { SDME_SANDBOX: 'sdme-sandbox' } })).toBe(false);
+  });
+});
