@@ -1,6 +1,8 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { SdmeError } from '../../src/engine/errors.js';
 import { join } from 'node:path';
 import { makeTar, type TestCompression } from './helpers/mktar.js';
 import { extractTarStream, memberComponents } from '../../src/engine/rootfs/tar.js';
@@ -97,5 +99,23 @@ describe('extractTarStream', () => {
     const cut = join(dir, 'cut.tar');
     writeFileSync(cut, readFileSync(f).subarray(0, 2048));
     await expect(extract(cut)).rejects.toThrow(/truncated/);
+  });
+
+  it('base-256 garbage and random bytes are SdmeError "not a tar archive", not node-tar decode errors', async () => {
+    const b256 = Buffer.alloc(2048, 0);
+    b256.write('file', 0);
+    b256[124] = 0x80;
+    b256[125] = 0xff;
+    const cases: [string, Buffer][] = [
+      ['b256.tar', b256],
+      ['random.tar', randomBytes(4096)],
+    ];
+    for (const [name, data] of cases) {
+      const p = join(dir, name);
+      writeFileSync(p, data);
+      const err = await extract(p).then(() => undefined, (e: unknown) => e);
+      expect(err, name).toBeInstanceOf(SdmeError);
+      expect((err as Error).message, name).toMatch(/^not a tar archive/);
+    }
   });
 });

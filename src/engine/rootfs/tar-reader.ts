@@ -162,15 +162,20 @@ export class TarReader {
       return;
     }
     this.zeroBlocks = 0;
-    const h = new Header(block);
-    if (!h.cksumValid) {
-      throw new SdmeError(
-        this.seenHeader ? 'corrupt tar archive (bad header checksum)' : 'not a tar archive (unrecognised format or bad checksum)',
-      );
+    const notTar = (why: string) =>
+      new SdmeError(this.seenHeader ? `corrupt tar archive (${why})` : `not a tar archive (${why})`);
+    let h: Header;
+    try {
+      // node-tar throws plain Errors on undecodable numeric fields (base-256 garbage)
+      h = new Header(block);
+    } catch (e) {
+      throw notTar(`undecodable header: ${(e as Error).message}`);
     }
+    if (!h.cksumValid) throw notTar(this.seenHeader ? 'bad header checksum' : 'unrecognised format or bad checksum');
     this.seenHeader = true;
     const key = h.typeKey as string;
     let size = h.size ?? 0;
+    if (!Number.isSafeInteger(size) || size < 0) throw notTar(`invalid entry size ${String(h.size)}`);
     if (key === 'x' || key === 'g' || key === 'L' || key === 'K') {
       if (size > MAX_META) throw new SdmeError('tar archive has an oversized metadata header');
       this.metaOrEntrySize = size;
@@ -198,7 +203,10 @@ export class TarReader {
     this.longName = undefined;
     this.longLink = undefined;
     const paxSize = paxNum('size');
-    if (paxSize !== undefined) size = paxSize;
+    if (paxSize !== undefined) {
+      if (!Number.isSafeInteger(paxSize) || paxSize < 0) throw notTar(`invalid PAX size for '${path}'`);
+      size = paxSize;
+    }
     // hardlinks/symlinks/devices/dirs carry no data except odd writers; skip it
     this.metaOrEntrySize = size;
     this.remaining = size;
