@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,9 @@ import {
   configSet,
   defaultConfig,
   formatConfig,
+  dataDirProblem,
   loadConfig,
+  MAX_TIMEOUT_SECS,
   parseConfigValue,
   parseSize,
 } from '../../src/engine/catalogue/config.js';
@@ -210,6 +212,73 @@ describe('configSet', () => {
     await expect(configSet(p, 'boot_timeout', 'x')).rejects.toThrow(/boot_timeout/);
     await expect(configSet(p, 'bogus', 'x')).rejects.toThrow("unknown config key 'bogus'");
     expect(readFileSync(p, 'utf8')).toBe('boot_timeout = 30\n');
+  });
+});
+
+describe('bad values: datadir, timeouts, loaded strings', () => {
+  it.each([
+    ['/', /must not be \//],
+    ['//', /must not be \//],
+    ['/tmp/../etc', /must not contain '\.\.'/],
+    ['/srv/sdme/..', /must not contain '\.\.'/],
+    ['/etc', /system directory/],
+    ['/var/lib/', /system directory/],
+    ['/usr//lib', /system directory/],
+    ['/proc/self/cwd', /pseudo filesystem/],
+    ['rel/x', /absolute/],
+  ])('datadir %j is refused by config set and by the loader', async (dir, re) => {
+    expect(dataDirProblem(dir)).toMatch(re);
+    expect(() => parseConfigValue('datadir', dir)).toThrow(re);
+    const p = confPath(`datadir = "${dir}"\n`);
+    await expect(loadConfig(p)).rejects.toThrow(new RegExp(`^invalid value for datadir in ${p}: `));
+    await expect(loadConfig(p)).rejects.toThrow(re);
+  });
+
+  it.each(['/var/lib/sdme', '/srv/sdme/', '/data/x/sdme', '/tmp/sdme-test'])('datadir %j is accepted', (dir) => {
+    expect(dataDirProblem(dir)).toBeUndefined();
+  });
+
+  it('oci_cache_dir gets the same rules when set', () => {
+    expect(() => parseConfigValue('oci_cache_dir', '/')).toThrow(/oci_cache_dir: must not be \//);
+    expect(parseConfigValue('oci_cache_dir', '')).toBeUndefined();
+  });
+
+  it.each(['boot_timeout', 'stop_timeout_graceful', 'stop_timeout_terminate', 'stop_timeout_kill', 'restart_sec', 'http_timeout'])(
+    '%s is capped at MAX_TIMEOUT_SECS in config set and in the loader',
+    async (key) => {
+      expect(MAX_TIMEOUT_SECS).toBe(86400);
+      expect(parseConfigValue(key, String(MAX_TIMEOUT_SECS))).toBe(MAX_TIMEOUT_SECS);
+      expect(() => parseConfigValue(key, String(MAX_TIMEOUT_SECS + 1))).toThrow(`for ${key}: must be at most 86400`);
+      expect(() => parseConfigValue(key, '99999999999')).toThrow(/must be at most 86400/);
+      const p = confPath(`${key} = 99999999999\n`);
+      await expect(loadConfig(p)).rejects.toThrow(`invalid value for ${key} in ${p}: must be at most 86400`);
+    },
+  );
+
+  it('the loader applies string checks and normalization', async () => {
+    const p = confPath('default_output_format = "xml"\n');
+    await expect(loadConfig(p)).rejects.toThrow(`invalid value for default_output_format in ${p}: 'xml' expected one of`);
+    const q = confPath('hardened_drop_caps = "CAP_FLY"\n');
+    await expect(loadConfig(q)).rejects.toThrow(/unknown capability 'CAP_FLY'/);
+    expect((await loadConfig(confPath('default_storage_backend = "auto"\n'))).default_storage_backend).toBe('');
+    await expect(loadConfig(confPath('datadir = 5\n'))).rejects.toThrow(/datadir .*expected a string/);
+  });
+
+  it('capabilities come from security/caps (all 41, including CHECKPOINT_RESTORE)', () => {
+    expect(parseConfigValue('hardened_drop_caps', 'CAP_CHECKPOINT_RESTORE,CAP_BPF')).toBe('CAP_CHECKPOINT_RESTORE,CAP_BPF');
+  });
+
+  it('config set into a missing directory: one-line error naming it, nothing created', async () => {
+    const p = join(dir, 'no-such-dir', 'sdme.conf');
+    await expect(configSet(p, 'boot_timeout', '5')).rejects.toThrow(
+      `cannot write config ${p}: directory ${join(dir, 'no-such-dir')} does not exist`,
+    );
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
+  });
+
+  it('an empty config path is refused (not read as defaults)', async () => {
+    await expect(loadConfig('')).rejects.toThrow('config path must not be empty');
+    await expect(configSet('', 'boot_timeout', '5')).rejects.toThrow('config path must not be empty');
   });
 });
 

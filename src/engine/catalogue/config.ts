@@ -4,13 +4,14 @@
  * tables and comments untouched when possible), writes atomically with 0600,
  * and removes the key when the value equals the built-in default.
  */
-import { readFile } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, posix } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { SdmeError } from '../errors.js';
 import { writeFileAtomic } from './kv.js';
 import { isValidName, nameProblem } from './names.js';
 import { DEFAULT_DATADIR } from './paths.js';
+import { KNOWN_CAPS as CAP_LIST } from '../security/caps.js';
 
 export interface DistroHooks {
   import_prehook?: string[];
@@ -120,25 +121,49 @@ export function parseSize(s: string): number {
 
 // ---------------------------------------------------------------- key table
 
-const KNOWN_CAPS = new Set(
-  (
-    'CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE ' +
-    'NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT ' +
-    'SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE ' +
-    'AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ ' +
-    'PERFMON BPF CHECKPOINT_RESTORE'
-  )
-    .split(' ')
-    .map((c) => `CAP_${c}`),
-);
+const KNOWN_CAPS: ReadonlySet<string> = new Set(CAP_LIST);
+
+/**
+ * Upper bound for timeouts in seconds (boot/stop/restart/http). Node timers
+ * overflow above 2^31-1 ms (~24.8 days); a day is already absurd for a boot.
+ * Exported so the CLI's `-t/--timeout` parsing uses the same cap.
+ */
+export const MAX_TIMEOUT_SECS = 86_400;
+
+/**
+ * Directories that must never be the datadir (or the OCI cache): sdme chmods
+ * its datadir to 0700 and creates state/, containers/, fs/ in it.
+ */
+const SYSTEM_DIRS = new Set([
+  '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/media', '/mnt', '/opt',
+  '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/var',
+  '/usr/bin', '/usr/lib', '/usr/lib64', '/usr/local', '/usr/sbin', '/usr/share',
+  '/var/lib', '/var/log', '/var/cache', '/var/tmp', '/var/lib/machines', '/etc/systemd', '/etc/systemd/system',
+]);
+/** Pseudo filesystems: nothing under them can hold sdme data. */
+const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
+
+/** Why `dir` cannot be a data directory, or undefined if it can. */
+export function dataDirProblem(dir: string): string | undefined {
+  if (!isAbsolute(dir)) return 'must be an absolute path';
+  if (dir.split('/').includes('..')) return "must not contain '..'";
+  const norm = posix.normalize(dir).replace(/(.)\/+$/, '$1');
+  if (norm === '/') return 'must not be / (sdme creates state/, containers/ and fs/ in it and makes it 0700)';
+  if (SYSTEM_DIRS.has(norm)) return `${norm} is a system directory; use a dedicated one such as ${DEFAULT_DATADIR}`;
+  const pseudo = PSEUDO_ROOTS.find((r) => norm.startsWith(`${r}/`));
+  if (pseudo) return `must not be under ${pseudo} (a pseudo filesystem)`;
+  return undefined;
+}
 
 type TomlScalar = boolean | number | string;
 type Kind = 'bool' | 'uint' | 'posint' | 'string';
 
 interface KeySpec {
   kind: Kind;
-  /** extra check for strings; throws SdmeError */
-  check?: (v: string, key: string) => void;
+  /** inclusive upper bound for integers (default: Number.MAX_SAFE_INTEGER) */
+  max?: number;
+  /** extra check for strings: why the value is invalid, or undefined */
+  check?: (v: string) => string | undefined;
   /** normalize the accepted string (e.g. `auto` -> '') */
   normalize?: (v: string) => string;
 }
@@ -148,49 +173,52 @@ function bad(key: string, value: string, why: string): never {
 }
 
 function oneOf(...allowed: string[]) {
-  return (v: string, key: string) => {
-    if (!allowed.includes(v)) bad(key, v, `expected one of ${allowed.map((a) => (a === '' ? "''" : a)).join(', ')}`);
-  };
+  return (v: string) =>
+    allowed.includes(v) ? undefined : `expected one of ${allowed.map((a) => (a === '' ? "''" : a)).join(', ')}`;
 }
 
-const absPath = (v: string, key: string) => {
-  if (!isAbsolute(v)) bad(key, v, 'must be an absolute path');
+const dataDirOrEmpty = (v: string) => {
+  if (v === '') return undefined;
+  return isAbsolute(v) ? dataDirProblem(v) : 'must be an absolute path or empty';
 };
-const absOrEmpty = (v: string, key: string) => {
-  if (v !== '' && !isAbsolute(v)) bad(key, v, 'must be an absolute path or empty');
-};
-const sizeCheck = (v: string, key: string) => {
+const sizeCheck = (v: string) => {
   try {
     parseSize(v);
+    return undefined;
   } catch (e) {
-    bad(key, v, (e as Error).message);
+    return (e as Error).message;
   }
 };
-const opaqueDirs = (v: string, key: string) => {
-  if (v === '') return;
+const opaqueDirs = (v: string) => {
+  if (v === '') return undefined;
   for (const d of v.split(',').map((x) => x.trim())) {
-    if (!d.startsWith('/') || d === '/') bad(key, v, `opaque dir '${d}' must be an absolute path other than /`);
-    if (d.split('/').includes('..')) bad(key, v, `opaque dir '${d}' must not contain '..'`);
+    if (!d.startsWith('/') || d === '/') return `opaque dir '${d}' must be an absolute path other than /`;
+    if (d.split('/').includes('..')) return `opaque dir '${d}' must not contain '..'`;
   }
+  return undefined;
 };
-const caps = (v: string, key: string) => {
-  for (const c of v.split(',').map((x) => x.trim()).filter(Boolean)) {
-    if (!KNOWN_CAPS.has(c)) bad(key, v, `unknown capability '${c}'`);
-  }
+const caps = (v: string) => {
+  const unknown = v.split(',').map((x) => x.trim()).filter(Boolean).find((c) => !KNOWN_CAPS.has(c));
+  return unknown === undefined ? undefined : `unknown capability '${unknown}'`;
 };
-const maskedServices = (v: string, key: string) => {
-  for (const s of v.split(',').map((x) => x.trim()).filter(Boolean)) {
-    if (s.includes('/') || s.includes('..')) bad(key, v, `service name '${s}' must not contain '/' or '..'`);
-  }
+const maskedServices = (v: string) => {
+  const badName = v.split(',').map((x) => x.trim()).filter(Boolean).find((x) => x.includes('/') || x.includes('..'));
+  return badName === undefined ? undefined : `service name '${badName}' must not contain '/' or '..'`;
 };
-const baseFs = (v: string, key: string) => {
-  if (v !== '' && !isValidName(v)) bad(key, v, nameProblem(v)!);
-};
+const baseFs = (v: string) => (v !== '' && !isValidName(v) ? nameProblem(v) : undefined);
+
+/** Why an integer is out of range for the key, or undefined. */
+function intProblem(spec: KeySpec, n: number): string | undefined {
+  const min = spec.kind === 'posint' ? 1 : 0;
+  if (!Number.isSafeInteger(n) || n < min) return spec.kind === 'posint' ? 'expected an integer > 0' : 'expected an integer >= 0';
+  if (spec.max !== undefined && n > spec.max) return `must be at most ${spec.max}`;
+  return undefined;
+}
 
 const KEYS: Record<string, KeySpec> = {
   interactive: { kind: 'bool' },
-  datadir: { kind: 'string', check: absPath },
-  boot_timeout: { kind: 'posint' },
+  datadir: { kind: 'string', check: dataDirProblem },
+  boot_timeout: { kind: 'posint', max: MAX_TIMEOUT_SECS },
   join_as_sudo_user: { kind: 'bool' },
   host_rootfs_opaque_dirs: { kind: 'string', check: opaqueDirs },
   hardened_drop_caps: { kind: 'string', check: caps },
@@ -204,16 +232,16 @@ const KEYS: Record<string, KeySpec> = {
   btrfs_pool_size: { kind: 'string', check: sizeCheck },
   default_output_format: { kind: 'string', check: oneOf('', 'json', 'json-pretty') },
   tasks_max: { kind: 'posint' },
-  stop_timeout_graceful: { kind: 'posint' },
-  stop_timeout_terminate: { kind: 'posint' },
-  stop_timeout_kill: { kind: 'posint' },
-  restart_sec: { kind: 'uint' },
+  stop_timeout_graceful: { kind: 'posint', max: MAX_TIMEOUT_SECS },
+  stop_timeout_terminate: { kind: 'posint', max: MAX_TIMEOUT_SECS },
+  stop_timeout_kill: { kind: 'posint', max: MAX_TIMEOUT_SECS },
+  restart_sec: { kind: 'uint', max: MAX_TIMEOUT_SECS },
   default_create_masked_services: { kind: 'string', check: maskedServices },
   auto_fs_gc: { kind: 'bool' },
   max_download_size: { kind: 'string', check: sizeCheck },
-  http_timeout: { kind: 'uint' },
-  http_body_timeout: { kind: 'uint' },
-  oci_cache_dir: { kind: 'string', check: absOrEmpty },
+  http_timeout: { kind: 'uint', max: MAX_TIMEOUT_SECS },
+  http_body_timeout: { kind: 'uint', max: MAX_TIMEOUT_SECS },
+  oci_cache_dir: { kind: 'string', check: dataDirOrEmpty },
   oci_cache_max_size: { kind: 'string', check: sizeCheck },
   oci_manifest_cache_ttl: { kind: 'uint' },
   docker_user: { kind: 'string' },
@@ -240,24 +268,29 @@ function getPath(obj: unknown, parts: readonly string[]): unknown {
   return cur;
 }
 
-/** Convert a TOML value for a known key, or throw naming the file. */
+/** Convert a TOML value for a known key (type, range and string checks), or throw naming the file. */
 function fromToml(key: string, spec: KeySpec, v: unknown, path: string): TomlScalar {
-  const wrong = (exp: string): never => {
-    throw new SdmeError(`invalid value for ${key} in ${path}: expected ${exp}`);
+  const wrong = (why: string): never => {
+    throw new SdmeError(`invalid value for ${key} in ${path}: ${why}`);
   };
   switch (spec.kind) {
     case 'bool':
-      return typeof v === 'boolean' ? v : wrong('true or false');
+      return typeof v === 'boolean' ? v : wrong('expected true or false');
     case 'uint':
     case 'posint': {
       const n = typeof v === 'bigint' ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < (spec.kind === 'posint' ? 1 : 0)) {
-        return wrong(spec.kind === 'posint' ? 'an integer > 0' : 'an integer >= 0');
+      if (typeof n !== 'number' || !Number.isInteger(n)) {
+        return wrong(spec.kind === 'posint' ? 'expected an integer > 0' : 'expected an integer >= 0');
       }
-      return n;
+      const why = intProblem(spec, n);
+      return why ? wrong(why) : n;
     }
-    case 'string':
-      return typeof v === 'string' ? v : wrong('a string');
+    case 'string': {
+      if (typeof v !== 'string') return wrong('expected a string');
+      const why = spec.check?.(v);
+      if (why) wrong(`'${v}' ${why}`);
+      return spec.normalize ? spec.normalize(v) : v;
+    }
   }
 }
 
@@ -310,8 +343,13 @@ export function configFromToml(text: string, path = 'config'): Config {
   return cfg;
 }
 
+function checkConfigPath(path: string): void {
+  if (path === '') throw new SdmeError('config path must not be empty');
+}
+
 /** Load the config; a missing file means all defaults. */
 export async function loadConfig(path: string): Promise<Config> {
+  checkConfigPath(path);
   const text = await readText(path);
   return text === undefined ? defaultConfig() : configFromToml(text, path);
 }
@@ -350,17 +388,17 @@ export function parseConfigValue(key: string, value: string): TomlValue | undefi
       break;
     case 'uint':
     case 'posint': {
-      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-        bad(key, value, spec.kind === 'posint' ? 'expected an integer > 0' : 'expected an integer >= 0');
-      }
+      const why = /^\d+$/.test(value) ? intProblem(spec, Number(value)) : intProblem(spec, NaN);
+      if (why) bad(key, value, why);
       out = Number(value);
-      if (spec.kind === 'posint' && out < 1) bad(key, value, 'expected an integer > 0');
       break;
     }
-    case 'string':
-      spec.check?.(value, key);
+    case 'string': {
+      const why = spec.check?.(value);
+      if (why) bad(key, value, why);
       out = spec.normalize ? spec.normalize(value) : value;
       break;
+    }
   }
   const parts = key.split('.');
   const def = getPath(defaultConfig(), parts);
@@ -452,6 +490,7 @@ function surgicalEdit(text: string, parts: readonly string[], value: TomlValue |
  * the default removes the key. Written atomically with mode 0600.
  */
 export async function configSet(path: string, key: string, value: string): Promise<void> {
+  checkConfigPath(path);
   const tomlValue = parseConfigValue(key, value);
   const text = (await readText(path)) ?? '';
   const before = parseFile(text, path);
@@ -467,7 +506,22 @@ export async function configSet(path: string, key: string, value: string): Promi
     ok = false;
   }
   if (!ok) out = Object.keys(expected).length === 0 ? '' : stringifyToml(expected) + '\n';
-  await writeFileAtomic(path, out, 0o600);
+  await writeConfigFile(path, out);
+}
+
+/** writeFileAtomic with one-line errors: a missing or unusable directory is the user's to fix. */
+async function writeConfigFile(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const st = await stat(dir).catch(() => undefined);
+  if (!st) throw new SdmeError(`cannot write config ${path}: directory ${dir} does not exist`);
+  if (!st.isDirectory()) throw new SdmeError(`cannot write config ${path}: ${dir} is not a directory`);
+  try {
+    await writeFileAtomic(path, text, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+    // node's message is "CODE: text, syscall 'path'"; keep "CODE: text"
+    throw new SdmeError(`cannot write config ${path}: ${(e as Error).message.split(',')[0]}`, { cause: e });
+  }
 }
 
 // ---------------------------------------------------------------- config get
