@@ -17,6 +17,9 @@ import {
   validateSyscallFilter,
   validateZoneName,
   cpuQuotaPercent,
+  NAME_MAX,
+  PATH_MAX,
+  pathLengthProblem,
 } from '../../src/engine/security/validate.js';
 import { normalizePort, parsePort } from '../../src/engine/network/ports.js';
 
@@ -89,6 +92,35 @@ describe('binds', () => {
   it('a host path with a colon cannot be expressed: refused, never split differently', () => {
     // `/srv/a:b:/data` would otherwise bind /srv/a to "b:/data"
     expect(() => parseBind('/srv/a:b:/data')).toThrow(/invalid --bind/);
+  });
+});
+
+describe('path length limits (ENAMETOOLONG before anything is written)', () => {
+  const c255 = 'a'.repeat(255);
+  const c256 = 'a'.repeat(256);
+  // 16 components of 255 bytes + 16 slashes = 4096 bytes; 4095 is the most the kernel takes
+  const deep = (n: number, last: string) => `${`/${c255}`.repeat(n)}/${last}`;
+  it('a component of 255 bytes is fine, 256 is refused, counted in bytes (UTF-8)', () => {
+    expect(pathLengthProblem(`/${c255}`)).toBeUndefined();
+    expect(pathLengthProblem(`/${c256}`)).toBe(`a path component is longer than ${NAME_MAX} bytes`);
+    expect(pathLengthProblem(`/${'é'.repeat(128)}`)).toMatch(/component is longer than 255 bytes/);
+    expect(pathLengthProblem(`/${'é'.repeat(127)}`)).toBeUndefined();
+  });
+  it('a path of 4095 bytes is fine, 4096 is refused', () => {
+    const p4095 = deep(15, 'a'.repeat(4095 - 15 * 256 - 1));
+    expect(Buffer.byteLength(p4095)).toBe(PATH_MAX);
+    expect(pathLengthProblem(p4095)).toBeUndefined();
+    expect(pathLengthProblem(`${p4095}b`)).toBe(`path is longer than ${PATH_MAX} bytes`);
+  });
+  it('opaque dirs, both sides of a bind and masked services are checked', () => {
+    expect(() => normalizeOpaqueDirs([`/${c256}`])).toThrow(/^invalid opaque dir '\/a{31}\.\.\.' \(257 bytes\): a path component is longer than 255 bytes$/);
+    expect(() => parseBind(`/${c256}:/x`)).toThrow(/^invalid --bind .*host a path component is longer than 255 bytes$/);
+    expect(() => parseBind(`/srv:/${c256}`)).toThrow(/container a path component is longer than 255 bytes/);
+    expect(() => parseBind(`/srv:${deep(16, 'x')}`)).toThrow(/container path is longer than 4095 bytes/);
+    expect(() => parseMaskedServices(`${'m'.repeat(300)}.service`)).toThrow(
+      /^invalid masked service 'm{32}\.\.\.' \(308 bytes\): longer than 255 bytes$/,
+    );
+    expect(parseMaskedServices(`${'m'.repeat(247)}.service`)).toHaveLength(1);
   });
 });
 

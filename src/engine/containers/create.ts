@@ -101,7 +101,9 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
     }
     checkInterrupt(ctx.signal);
     // the atomic name claim: exactly one concurrent create wins
-    await claimStateFile(L, name);
+    await claimStateFile(L, name).catch((e: unknown) => {
+      throw asCreateError(name, e);
+    });
     const state: ContainerState = { ...spec, name, created: Math.floor(Date.now() / 1000) };
     try {
       await buildTree(ctx, state, opts);
@@ -109,13 +111,25 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
       await writeState(L, state);
     } catch (e) {
       await cleanupFailedCreate(ctx, name);
-      throw e;
+      throw asCreateError(name, e);
     }
     return name;
   } finally {
     fsLock?.release();
     nameLock.release();
   }
+}
+
+/**
+ * An unexpected OS error while building the tree (ENOSPC, ENAMETOOLONG, EACCES...)
+ * becomes a one-line SdmeError naming the operation; other errors pass through.
+ */
+export function asCreateError(name: string, e: unknown): unknown {
+  if (e instanceof SdmeError || !(e instanceof Error)) return e;
+  const { code, syscall, path, dest } = e as Partial<NodeJS.ErrnoException> & { dest?: string };
+  if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return e;
+  const op = [syscall, path, dest && `-> ${dest}`].filter((x) => typeof x === 'string' && x !== '').join(' ');
+  return new SdmeError(`cannot create container '${name}': ${op ? `${op}: ` : ''}${code}`, { cause: e });
 }
 
 /**

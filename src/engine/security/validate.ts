@@ -9,7 +9,8 @@ import { showName } from '../catalogue/names.js';
 import { SdmeError } from '../errors.js';
 import type { BindSpec } from '../types.js';
 
-const q = (s: string) => `'${showName(s)}'`;
+/** A value quoted for an error line; long values are cut (the line stays readable). */
+const q = (s: string) => (s.length > 64 ? `'${showName(s.slice(0, 32))}...' (${Buffer.byteLength(s)} bytes)` : `'${showName(s)}'`);
 
 // ------------------------------------------------------------ seccomp / apparmor / log level / restart
 
@@ -66,14 +67,27 @@ export function normalizeRestartPolicy(s: string): 'no' | 'on-failure' {
 
 // ------------------------------------------------------------ paths
 
-/** Absolute, no `..` component. Returns the reason or undefined. */
+/** Linux NAME_MAX: bytes in one path component. */
+export const NAME_MAX = 255;
+/** Linux PATH_MAX - 1: bytes in a whole path (without the NUL). */
+export const PATH_MAX = 4095;
+
+/** Length limits the kernel enforces (ENAMETOOLONG). Returns the reason or undefined. */
+export function pathLengthProblem(p: string): string | undefined {
+  if (Buffer.byteLength(p) > PATH_MAX) return `path is longer than ${PATH_MAX} bytes`;
+  const long = p.split('/').find((c) => Buffer.byteLength(c) > NAME_MAX);
+  if (long !== undefined) return `a path component is longer than ${NAME_MAX} bytes`;
+  return undefined;
+}
+
+/** Absolute, no `..` component, kernel length limits. Returns the reason or undefined. */
 function absPathProblem(p: string): string | undefined {
   if (p === '') return 'path is empty';
   if (!p.startsWith('/')) return 'path must be absolute';
   if (p.split('/').includes('..')) return "path must not contain '..'";
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(p)) return 'path must not contain control characters';
-  return undefined;
+  return pathLengthProblem(p);
 }
 
 /**
@@ -132,19 +146,20 @@ export function normalizeOpaqueDirs(dirs: readonly string[]): string[] {
     if (problem) throw new SdmeError(`invalid opaque dir ${q(d)}: ${problem}`);
     const n = d.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
     if (n === '') throw new SdmeError(`invalid opaque dir ${q(d)}: '/' cannot be opaque`);
-    if (out.includes(n)) throw new SdmeError(`duplicate opaque dir '${showName(n)}'`);
+    if (out.includes(n)) throw new SdmeError(`duplicate opaque dir ${q(n)}`);
     out.push(n);
   }
   return out;
 }
 
-/** Masked service names: no `/`, no `..` (they become symlink names in upper/etc/systemd/system). */
+/** Masked service names: no `/`, no `..`, one file name (symlinks in upper/etc/systemd/system). */
 export function validateMaskedService(s: string): string {
   if (s.includes('/') || s.includes('..')) {
     throw new SdmeError(`invalid masked service ${q(s)}: must not contain '/' or '..'`);
   }
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(s)) throw new SdmeError(`invalid masked service ${q(s)}: control characters`);
+  if (Buffer.byteLength(s) > NAME_MAX) throw new SdmeError(`invalid masked service ${q(s)}: longer than ${NAME_MAX} bytes`);
   return s;
 }
 
