@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lock, withLock } from '../../src/engine/catalogue/locks.js';
+import { lock, lockTestHooks, removeLockFile, withLock } from '../../src/engine/catalogue/locks.js';
 import { layout } from '../../src/engine/catalogue/paths.js';
 import { SdmeError } from '../../src/engine/errors.js';
 import { compileForChild, startNode, waitFor } from './catalogue-support.js';
@@ -93,4 +93,110 @@ describe('locks across processes', () => {
     }
     lock(L, 'fs', 'debian', 'exclusive').release();
   });
+});
+
+describe('lock file removal (unlink-safe)', () => {
+  it('release({unlinkIfOwner}) removes the file of an exclusive lock; shared holders never unlink', () => {
+    const path = L.lockFile('fs', 'gone');
+    lock(L, 'fs', 'gone', 'exclusive').release({ unlinkIfOwner: true });
+    expect(existsSync(path)).toBe(false);
+    const s1 = lock(L, 'fs', 'gone', 'shared');
+    s1.release({ unlinkIfOwner: true });
+    expect(existsSync(path)).toBe(true);
+    lock(L, 'fs', 'gone', 'exclusive').release({ unlinkIfOwner: true });
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('a lock file replaced under a holder is not unlinked by it, and the new file can be locked', () => {
+    const path = L.lockFile('containers', 'swap');
+    const a = lock(L, 'containers', 'swap', 'exclusive');
+    writeFileSync(`${path}.new`, '');
+    renameSync(`${path}.new`, path); // someone replaced the file: a's inode is orphaned
+    const b = lock(L, 'containers', 'swap', 'exclusive'); // locks the new inode
+    a.release({ unlinkIfOwner: true }); // must not remove b's file
+    expect(existsSync(path)).toBe(true);
+    b.release({ unlinkIfOwner: true });
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('removeLockFile removes a free lock file, leaves a held one, and is false when absent', () => {
+    const path = L.lockFile('pods', 'p9');
+    lock(L, 'pods', 'p9', 'exclusive').release();
+    expect(removeLockFile(L, 'pods', 'p9')).toBe(true);
+    expect(existsSync(path)).toBe(false);
+    expect(removeLockFile(L, 'pods', 'p9')).toBe(false);
+    const held = lock(L, 'pods', 'p9', 'shared');
+    expect(removeLockFile(L, 'pods', 'p9')).toBe(false);
+    expect(existsSync(path)).toBe(true);
+    held.release();
+  });
+
+  it('withLock unlinkAfter decides after fn (also when fn throws)', async () => {
+    const path = L.lockFile('fs', 'wl');
+    await expect(
+      withLock(L, 'fs', 'wl', 'exclusive', () => {
+        throw new Error('boom');
+      }, { unlinkAfter: () => true }),
+    ).rejects.toThrow('boom');
+    expect(existsSync(path)).toBe(false);
+    await withLock(L, 'fs', 'wl', 'exclusive', () => 1, { unlinkAfter: () => false });
+    expect(statSync(path).isFile()).toBe(true);
+  });
+
+  it('an acquirer that opened the file just before the holder unlinked it retries on the new file', () => {
+    const path = L.lockFile('containers', 'seam');
+    const a = lock(L, 'containers', 'seam', 'exclusive');
+    let c: ReturnType<typeof lock> | undefined;
+    lockTestHooks.afterOpen = () => {
+      lockTestHooks.afterOpen = undefined;
+      // between our open() and flock(): the holder unlinks and leaves, a third party locks the new file
+      a.release({ unlinkIfOwner: true });
+      c = lock(L, 'containers', 'seam', 'exclusive');
+    };
+    try {
+      expect(() => lock(L, 'containers', 'seam', 'exclusive')).toThrow(
+        `cannot lock containers/seam: locked by pid ${process.pid}`,
+      );
+    } finally {
+      lockTestHooks.afterOpen = undefined;
+    }
+    expect(c).toBeDefined();
+    c!.release({ unlinkIfOwner: true });
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('two processes locking and unlinking in a loop never hold the same lock at once', async () => {
+    const log = `${base}/mutex.log`;
+    writeFileSync(log, '');
+    const code = (tag: string) => `
+      import { lock } from '${compiled.url('src/engine/catalogue/locks.js')}';
+      import { layout } from '${compiled.url('src/engine/catalogue/paths.js')}';
+      import { appendFileSync } from 'node:fs';
+      const L = layout(${JSON.stringify(base)});
+      let held = 0;
+      for (let i = 0; held < 300 && i < 200000; i++) {
+        let l;
+        try { l = lock(L, 'containers', 'race', 'exclusive'); } catch { continue; }
+        appendFileSync(${JSON.stringify(log)}, '${tag}+\\n');
+        appendFileSync(${JSON.stringify(log)}, '${tag}-\\n');
+        l.release({ unlinkIfOwner: true });
+        held++;
+      }
+      console.log('DONE ' + held);
+    `;
+    const kids = [startNode(code('a')), startNode(code('b'))];
+    try {
+      await Promise.all(kids.map((k) => k.exited));
+      for (const k of kids) expect(k.output()).toMatch(/DONE 300/);
+      const lines = readFileSync(log, 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(1200);
+      for (let i = 0; i < lines.length; i += 2) {
+        // each + is immediately followed by the same holder's -
+        expect([lines[i], lines[i + 1]]).toEqual([lines[i], lines[i]!.replace('+', '-')]);
+        expect(lines[i]!.endsWith('+')).toBe(true);
+      }
+    } finally {
+      for (const k of kids) k.child.kill('SIGKILL');
+    }
+  }, 60_000);
 });

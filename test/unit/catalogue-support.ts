@@ -27,7 +27,7 @@ export function compileForChild(): { dir: string; url(rel: string): string; clea
   const files = [
     ...walk(join(ROOT, 'src', 'native')),
     ...walk(join(ROOT, 'src', 'engine', 'catalogue')),
-    ...['errors.ts', 'types.ts', 'context.ts'].map((f) => join(ROOT, 'src', 'engine', f)),
+    ...['errors.ts', 'types.ts', 'context.ts', 'security/caps.ts'].map((f) => join(ROOT, 'src', 'engine', f)),
   ];
   for (const f of files) {
     const js = ts.transpileModule(readFileSync(f, 'utf8'), {
