@@ -1,6 +1,7 @@
 /**
- * Bad input reaching createContainer (temp datadir, real files): unexpected
- * OS errors while building the tree are rolled back and become one-line
+ * Bad input reaching createContainer (temp datadir, real files): host checks
+ * run before the `creating` callback and before any write; unexpected OS
+ * errors while building the tree are rolled back and become one-line
  * SdmeErrors.
  */
 import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -27,11 +28,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const calls: string[] = [];
 const opts = (over = {}) => ({
   hostUnitDir: join(dir, 'none'),
   hostRoot: join(dir, 'host'),
   listMachines: async () => [],
   systemdVersion: 252,
+  onCreating: (n: string) => calls.push(n),
   ...over,
 });
 
@@ -77,5 +80,39 @@ describe('unexpected OS errors while building the tree', () => {
     expect(asCreateError('n', s)).toBe(s);
     expect(asCreateError('n', bug)).toBe(bug);
     expect(asCreateError('n', odd)).toBe(odd);
+  });
+});
+
+describe('host checks come before the creating callback and before any write', () => {
+  beforeEach(() => {
+    calls.length = 0;
+  });
+
+  it('a missing bind host: refused, callback not called, nothing written', async () => {
+    const spec = { ...emptyState('mb'), binds: [{ host: join(dir, 'missing'), container: '/x', mode: 'rw' as const }] };
+    await expect(createContainer(ctx, spec, opts())).rejects.toThrow(/bind host path '.*missing' does not exist/);
+    expect(calls).toEqual([]);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('a missing rootfs: refused before the callback', async () => {
+    await expect(createContainer(ctx, { ...emptyState('mr'), rootfs: 'nope' }, opts())).rejects.toThrow(
+      "root filesystem 'nope' not found (see 'sdme fs ls')",
+    );
+    expect(calls).toEqual([]);
+  });
+
+  it('the callback gets the generated name once, before the state file exists', async () => {
+    let stateAtCallback: boolean | undefined;
+    const name = await createContainer(ctx, emptyState(''), opts({
+      onCreating: (n: string) => {
+        calls.push(n);
+        stateAtCallback = false;
+        lstat(ctx.layout.stateFile(n)).then(() => (stateAtCallback = true), () => undefined);
+      },
+    }));
+    expect(calls).toEqual([name]);
+    expect(name).toMatch(/^[a-z]/);
+    expect(stateAtCallback).toBe(false);
   });
 });

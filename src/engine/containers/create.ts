@@ -29,6 +29,11 @@ export interface CreateOptions {
   hostRoot?: string;
   /** host systemd version; default: `systemctl --version` */
   systemdVersion?: number;
+  /**
+   * Called once every check passed, just before the first write, with the
+   * final name: the place for a `creating 'N'` progress line.
+   */
+  onCreating?: (name: string) => void;
 }
 
 const HOST_MASK_SUFFIXES = ['.mount', '.swap', '.automount'];
@@ -58,9 +63,6 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
     );
   }
   const L = ctx.layout;
-  if (hasInterface(spec) && !(await unitActiveOnHost(NETWORKD))) {
-    ctx.note(`warning: ${NETWORKD} is not active on the host; container interfaces will get no DHCP service`);
-  }
 
   let name = spec.name;
   if (name === '') {
@@ -69,14 +71,7 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
   } else {
     validateName(name, 'container');
   }
-  for (const b of spec.binds) {
-    if (!(await exists(b.host))) throw new SdmeError(`bind source '${b.host}' does not exist`);
-  }
-  if (spec.userns) {
-    const problem = usernsHostCloneProblem(spec, opts.systemdVersion ?? (await hostSystemdVersion()));
-    if (problem) throw new SdmeError(problem);
-    await assertIdmappableBinds(spec.binds, await inspectBindHosts(spec.binds));
-  }
+  await preflightCreate(ctx, spec, opts);
 
   // Exclusive container lock for the whole create: rm/start of the same name wait for us to finish.
   let nameLock: Lock;
@@ -100,6 +95,11 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
       fsLock = lock(L, 'fs', spec.rootfs, 'shared');
     }
     checkInterrupt(ctx.signal);
+    // everything is checked: from here on the create writes (and rolls back on failure)
+    opts.onCreating?.(name);
+    if (hasInterface(spec) && !(await unitActiveOnHost(NETWORKD))) {
+      ctx.note(`warning: ${NETWORKD} is not active on the host; container interfaces will get no DHCP service`);
+    }
     // the atomic name claim: exactly one concurrent create wins
     await claimStateFile(L, name).catch((e: unknown) => {
       throw asCreateError(name, e);
@@ -117,6 +117,31 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
   } finally {
     fsLock?.release();
     nameLock.release();
+  }
+}
+
+/**
+ * The read-only checks of a create that need the host (bind sources, user
+ * namespace limits, rootfs): all before anything is written or any
+ * progress is reported. Exported so callers can validate without creating.
+ */
+export async function preflightCreate(
+  ctx: Ctx,
+  spec: ContainerState,
+  opts: Pick<CreateOptions, 'systemdVersion'> = {},
+): Promise<void> {
+  // every bind host must exist (throws naming it); devices are never idmapped
+  const devices = await inspectBindHosts(spec.binds);
+  if (spec.userns) {
+    const problem = usernsHostCloneProblem(spec, opts.systemdVersion ?? (await hostSystemdVersion()));
+    if (problem) throw new SdmeError(problem);
+    await assertIdmappableBinds(spec.binds, devices);
+  }
+  if (spec.rootfs !== '') {
+    validateName(spec.rootfs, 'rootfs');
+    if (!(await isDir(ctx.layout.fsPath(spec.rootfs)))) {
+      throw new SdmeError(`root filesystem '${spec.rootfs}' not found (see 'sdme fs ls')`);
+    }
   }
 }
 
