@@ -2,7 +2,7 @@
  * Bad input reaching createContainer (temp datadir, real files): host checks
  * run before the `creating` callback and before any write; unexpected OS
  * errors while building the tree are rolled back and become one-line
- * SdmeErrors.
+ * SdmeErrors; --network-bridge must name an existing bridge (fake sysfs).
  */
 import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,16 +12,23 @@ import { defaultConfig } from '../../src/engine/catalogue/config.js';
 import { emptyState } from '../../src/engine/catalogue/container-state.js';
 import { layout } from '../../src/engine/catalogue/paths.js';
 import { asCreateError, createContainer } from '../../src/engine/containers/create.js';
+import { startContainer } from '../../src/engine/containers/start.js';
+import type { SystemdClient } from '../../src/engine/systemd/dbus.js';
 import type { Ctx } from '../../src/engine/context.js';
 import { SdmeError } from '../../src/engine/errors.js';
+import { assertBridgeExists, bridgeExists } from '../../src/engine/network/ifnames.js';
 
 let dir: string;
 let ctx: Ctx;
+let sysNet: string;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sdme-create-bad-'));
   const config = { ...defaultConfig(), datadir: join(dir, 'data') };
   ctx = { config, configPath: join(dir, 'sdme.conf'), layout: layout(config.datadir), note: () => {}, verbose: false };
+  sysNet = join(dir, 'sys-class-net');
+  await mkdir(join(sysNet, 'br0', 'bridge'), { recursive: true });
+  await mkdir(join(sysNet, 'eth0'), { recursive: true });
   await mkdir(join(dir, 'host'), { recursive: true });
 });
 afterEach(async () => {
@@ -34,6 +41,7 @@ const opts = (over = {}) => ({
   hostRoot: join(dir, 'host'),
   listMachines: async () => [],
   systemdVersion: 252,
+  sysClassNet: sysNet,
   onCreating: (n: string) => calls.push(n),
   ...over,
 });
@@ -102,6 +110,16 @@ describe('host checks come before the creating callback and before any write', (
     expect(calls).toEqual([]);
   });
 
+  it('a missing bridge: refused before the callback; an existing one is accepted', async () => {
+    const spec = (b: string) => ({ ...emptyState(`nb-${b}`), privateNetwork: true, networkBridge: b });
+    await expect(createContainer(ctx, spec('br9'), opts())).rejects.toThrow(/^bridge 'br9' does not exist on this host/);
+    await expect(createContainer(ctx, spec('eth0'), opts())).rejects.toThrow(/^bridge 'eth0' does not exist/);
+    expect(calls).toEqual([]);
+    expect(await leftovers()).toEqual([]);
+    expect(await createContainer(ctx, spec('br0'), opts())).toBe('nb-br0');
+    expect(calls).toEqual(['nb-br0']);
+  });
+
   it('the callback gets the generated name once, before the state file exists', async () => {
     let stateAtCallback: boolean | undefined;
     const name = await createContainer(ctx, emptyState(''), opts({
@@ -114,5 +132,37 @@ describe('host checks come before the creating callback and before any write', (
     expect(calls).toEqual([name]);
     expect(name).toMatch(/^[a-z]/);
     expect(stateAtCallback).toBe(false);
+  });
+});
+
+describe('bridgeExists (fake /sys/class/net)', () => {
+  it('only interfaces with a bridge/ subdir are bridges; odd names are never looked up', () => {
+    expect(bridgeExists('br0', sysNet)).toBe(true);
+    expect(bridgeExists('eth0', sysNet)).toBe(false);
+    expect(bridgeExists('nope', sysNet)).toBe(false);
+    expect(bridgeExists('../br0', sysNet)).toBe(false);
+    expect(() => assertBridgeExists('nope', sysNet)).toThrow(SdmeError);
+    expect(() => assertBridgeExists('br0', sysNet)).not.toThrow();
+  });
+});
+
+describe('start: the bridge is checked before anything is written or started (fake systemd client)', () => {
+  it('a bridge gone since create is refused before the template, drop-ins or StartUnit', async () => {
+    const name = await createContainer(ctx, { ...emptyState('gone'), privateNetwork: true, networkBridge: 'br0' }, opts());
+    const called: string[] = [];
+    const client = {
+      unitActiveStates: async () => new Map([[`sdme@${name}.service`, 'inactive']]),
+      machineState: async () => undefined,
+      // the next step would write the host's template unit: stop there if the check is missed
+      version: async () => {
+        called.push('version');
+        throw new Error('version() reached');
+      },
+    } as unknown as SystemdClient;
+    await rm(join(sysNet, 'br0'), { recursive: true });
+    await expect(startContainer(ctx, name, { client, sysClassNet: sysNet })).rejects.toThrow(
+      /^bridge 'br0' does not exist on this host/,
+    );
+    expect(called).toEqual([]);
   });
 });

@@ -54,6 +54,15 @@ describe('createFlagsToState: network', () => {
     expect(run({ networkBridge: 'br0' }).state).toMatchObject({ privateNetwork: true, networkBridge: 'br0' });
     expect(run({ networkZone: 'lab' }).state).toMatchObject({ privateNetwork: true, networkZone: 'lab' });
   });
+  it('a bridge that does not exist is refused when the caller can tell (fake host facts)', () => {
+    const bridges = new Set(['br0']);
+    const facts = { bridgeExists: (b: string) => bridges.has(b) };
+    expect(run({ networkBridge: 'br0' }, facts).state.networkBridge).toBe('br0');
+    expect(() => run({ networkBridge: 'br1' }, facts)).toThrow("bridge 'br1' does not exist on this host");
+    expect(flagOf({ networkBridge: 'br1' }, facts)).toBe('--network-bridge');
+    // without the fact createContainer checks it
+    expect(run({ networkBridge: 'br1' }).state.networkBridge).toBe('br1');
+  });
   it('a port needs an interface', () => {
     expect(() => run({ ports: ['8080:80'] })).toThrow('--port requires --network-veth, --network-bridge, or --network-zone');
     expect(() => run({ ports: ['8080:80'], privateNetwork: true })).toThrow(/--port requires/);

@@ -15,7 +15,7 @@ import { safeRemoveDir } from '../catalogue/safe-remove.js';
 import type { Ctx } from '../context.js';
 import { SdmeError, checkInterrupt } from '../errors.js';
 import type { ContainerState } from '../types.js';
-import { assertNoIfnameClash } from '../network/ifnames.js';
+import { assertBridgeExists, assertNoIfnameClash } from '../network/ifnames.js';
 import { ifaceOwners } from '../network/pod-net.js';
 import { assertIdmappableBinds, inspectBindHosts } from '../security/bind-hosts.js';
 import { usernsHostCloneProblem } from '../security/create-flags.js';
@@ -29,6 +29,8 @@ export interface CreateOptions {
   hostRoot?: string;
   /** host systemd version; default: `systemctl --version` */
   systemdVersion?: number;
+  /** /sys/class/net to look bridges up in (tests) */
+  sysClassNet?: string;
   /**
    * Called once every check passed, just before the first write, with the
    * final name: the place for a `creating 'N'` progress line.
@@ -122,13 +124,13 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
 
 /**
  * The read-only checks of a create that need the host (bind sources, user
- * namespace limits, rootfs): all before anything is written or any
+ * namespace limits, bridge, rootfs): all before anything is written or any
  * progress is reported. Exported so callers can validate without creating.
  */
 export async function preflightCreate(
   ctx: Ctx,
   spec: ContainerState,
-  opts: Pick<CreateOptions, 'systemdVersion'> = {},
+  opts: Pick<CreateOptions, 'systemdVersion' | 'sysClassNet'> = {},
 ): Promise<void> {
   // every bind host must exist (throws naming it); devices are never idmapped
   const devices = await inspectBindHosts(spec.binds);
@@ -137,6 +139,7 @@ export async function preflightCreate(
     if (problem) throw new SdmeError(problem);
     await assertIdmappableBinds(spec.binds, devices);
   }
+  if (spec.networkBridge !== undefined) assertBridgeExists(spec.networkBridge, opts.sysClassNet);
   if (spec.rootfs !== '') {
     validateName(spec.rootfs, 'rootfs');
     if (!(await isDir(ctx.layout.fsPath(spec.rootfs)))) {

@@ -18,7 +18,7 @@ import type { Ctx } from '../context.js';
 import { InterruptedError, SdmeError, checkInterrupt } from '../errors.js';
 import { buildNspawnPlan } from '../nspawn/argv.js';
 import { podHasDns, preparePodsForStart } from '../network/pods.js';
-import { assertNoIfnameClash } from '../network/ifnames.js';
+import { assertBridgeExists, assertNoIfnameClash } from '../network/ifnames.js';
 import { ifaceOwners } from '../network/pod-net.js';
 import { assertIdmappableBinds, inspectBindHosts } from '../security/bind-hosts.js';
 import { waitForBoot } from '../systemd/bootwait.js';
@@ -32,6 +32,8 @@ export interface StartOptions {
   /** boot timeout in seconds (default config boot_timeout) */
   timeoutSec?: number;
   client?: SystemdClient;
+  /** /sys/class/net to look bridges up in (tests) */
+  sysClassNet?: string;
 }
 
 /** Write the shared template if its text changed. Returns true when written (caller reloads). */
@@ -153,6 +155,9 @@ async function startLocked(ctx: Ctx, name: string, client: SystemdClient, opts: 
   // fast path: already running
   const active = (await client.unitActiveStates([unit])).get(unit);
   if (active === 'active' && (await client.machineState(name)) === 'running') return;
+
+  // a bridge removed since create: nspawn would only fail at boot, after the unit started
+  if (state.networkBridge !== undefined) assertBridgeExists(state.networkBridge, opts.sysClassNet);
 
   const version = await client.version();
   let reload = await writeTemplate(ctx, version, bootTimeout);

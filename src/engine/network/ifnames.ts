@@ -6,6 +6,8 @@
  * SipHash of the full name. Distinct names can still collide (same 11-byte
  * prefix and a 24-bit hash clash), so create/start check for clashes.
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { SdmeError } from '../errors.js';
 import type { ContainerState } from '../types.js';
 import { siphash24 } from './siphash24.js';
@@ -72,6 +74,29 @@ export function assertNoIfnameClash(candidate: NetFields, others: readonly Iface
     throw new SdmeError(
       `host interface name '${mine}' of container '${candidate.name}' clashes with ${clash.kind} '${clash.name}' ` +
         `(interface names are cut to 15 bytes); choose a different container name`,
+    );
+  }
+}
+
+/** Where the kernel lists network interfaces (a bridge has a `bridge/` subdir). */
+export const SYS_CLASS_NET = '/sys/class/net';
+
+/** Whether `name` is an existing bridge in this network namespace (`/sys/class/net/NAME/bridge`). */
+export function bridgeExists(name: string, sysClassNet = SYS_CLASS_NET): boolean {
+  // validated names only: no `/` or `..` can reach the path
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) return false;
+  try {
+    return statSync(join(sysClassNet, name, 'bridge')).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Throws SdmeError when --network-bridge B names no bridge on this host (nspawn would fail at boot). */
+export function assertBridgeExists(name: string, sysClassNet = SYS_CLASS_NET): void {
+  if (!bridgeExists(name, sysClassNet)) {
+    throw new SdmeError(
+      `bridge '${name}' does not exist on this host (create it first, e.g. 'ip link add ${name} type bridge', or use --network-veth / --network-zone)`,
     );
   }
 }

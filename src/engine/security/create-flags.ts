@@ -114,6 +114,8 @@ export interface CreateHostFacts {
   rootfsHasOciApp?: boolean;
   /** bind host paths that are block/char devices (no idmap needed) */
   hostDevices?: ReadonlySet<string>;
+  /** whether a host bridge exists (network/ifnames.ts bridgeExists); undefined = not checked here */
+  bridgeExists?: (name: string) => boolean;
 }
 
 export type CreateConfig = Pick<
@@ -192,6 +194,9 @@ export function createFlagsToState(
 
   // ---- step 2: network parse + implication, security presets, NET_RAW retention
   const bridge = flags.networkBridge !== undefined ? on('--network-bridge', () => validateBridgeName(flags.networkBridge!)) : undefined;
+  if (bridge !== undefined && hostFacts.bridgeExists && !hostFacts.bridgeExists(bridge)) {
+    throw new CreateFlagError('--network-bridge', `bridge '${bridge}' does not exist on this host`);
+  }
   const zone = flags.networkZone !== undefined ? on('--network-zone', () => validateZoneName(flags.networkZone!)) : undefined;
   const ports = (flags.ports ?? []).map((p) => on('--port', () => normalizePort(p)));
   const veth = !!flags.networkVeth;
