@@ -124,6 +124,12 @@ describe('createFlagsToState: limits, log level, restart', () => {
     });
     expect(run({ restart: 'never' }).state.restartPolicy).toBeUndefined();
   });
+  it('cpu weight is stored normalised; absurd cpus and memory are refused', () => {
+    expect(run({ cpuWeight: '00005' }).state.cpuWeight).toBe('5');
+    expect(() => run({ cpus: '99999999999999999999' })).toThrow(/^invalid --cpus '99999999999999999999': at most 1024$/);
+    expect(flagOf({ cpus: '1025' })).toBe('--cpus');
+    expect(flagOf({ memory: '99999999999999999999999T' })).toBe('--memory');
+  });
   it.each([
     [{ memory: '2GB' }, '--memory'],
     [{ cpus: '0' }, '--cpus'],

@@ -17,6 +17,7 @@ import {
   validateSyscallFilter,
   validateZoneName,
   cpuQuotaPercent,
+  MAX_MEMORY_BYTES,
   NAME_MAX,
   PATH_MAX,
   pathLengthProblem,
@@ -174,6 +175,27 @@ describe('limits', () => {
     for (const v of ['2GB', '1.5G', '2g', '-1', '', 'G', '0', '0M', '99999999999999999999T']) {
       expect(() => validateMemory(v)).toThrow(/^invalid --memory/);
     }
+  });
+  it('memory is capped at 8191T (below 2^53 bytes: exact as a JS number)', () => {
+    expect(validateMemory('8191T')).toBe('8191T');
+    expect(MAX_MEMORY_BYTES).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+    for (const v of ['8192T', '9007199254740992', '18446744073709551615', '16777216G']) {
+      expect(() => validateMemory(v)).toThrow(`invalid --memory '${v}': too large (at most 8191T)`);
+    }
+  });
+  it('cpus are capped at 1024 so CPUQuota is a plain integer percentage', () => {
+    expect(validateCpus('1024')).toBe('1024');
+    expect(cpuQuotaPercent('1024')).toBe(102400);
+    for (const v of ['1024.01', '1025', '99999999999999999999', `1${'0'.repeat(400)}`]) {
+      expect(() => validateCpus(v)).toThrow(/^invalid --cpus '[0-9.]+'( \(401 bytes\))?: at most 1024$/);
+    }
+    for (const v of ['0.01', '0.5', '3.', '1024']) expect(String(cpuQuotaPercent(validateCpus(v)))).toMatch(/^[1-9]\d*$/);
+  });
+  it('cpu weight is normalised (no leading zeros) and still range-checked', () => {
+    expect(validateCpuWeight('00005')).toBe('5');
+    expect(validateCpuWeight('010000')).toBe('10000');
+    expect(() => validateCpuWeight('000')).toThrow(/^invalid --cpu-weight '000'/);
+    expect(() => validateCpuWeight('010001')).toThrow(/^invalid --cpu-weight/);
   });
   it('cpus', () => {
     for (const v of ['0.5', '2', '1.25', '.5', '3.']) expect(validateCpus(v)).toBe(v);

@@ -199,7 +199,13 @@ export function validateZoneName(z: string): string {
 
 // ------------------------------------------------------------ limits
 
-/** `--memory`: digits plus optional K/M/G/T (no B, no decimals), > 0. Returned verbatim. */
+/**
+ * Largest `--memory`: 8191T, below 2^53 bytes, so every reader that turns the
+ * size into a JS number (ps, TUI, inspect) gets it exactly, never 1e+N.
+ */
+export const MAX_MEMORY_BYTES = 8191 * 2 ** 40;
+
+/** `--memory`: digits plus optional K/M/G/T (no B, no decimals), > 0, <= 8191T. Returned verbatim. */
 export function validateMemory(v: string): string {
   if (!/^\d+[KMGT]?$/.test(v)) {
     throw new SdmeError(`invalid --memory ${q(v)}: expected a whole number with optional suffix K, M, G or T (e.g. 512M, 2G)`);
@@ -208,32 +214,37 @@ export function validateMemory(v: string): string {
   try {
     bytes = parseSize(v);
   } catch {
-    throw new SdmeError(`invalid --memory ${q(v)}: too large`);
+    bytes = Infinity;
   }
+  if (bytes > MAX_MEMORY_BYTES) throw new SdmeError(`invalid --memory ${q(v)}: too large (at most 8191T)`);
   if (bytes === 0) throw new SdmeError(`invalid --memory ${q(v)}: must be greater than zero`);
   return v;
 }
 
-/** `--cpus`: decimal number > 0 (e.g. `0.5`, `2`); CPUQuota must come out at least 1%. */
+/** Largest `--cpus` (CPUQuota=102400%): more CPUs than any host sdme runs on. */
+export const MAX_CPUS = 1024;
+
+/** `--cpus`: decimal number > 0 and <= 1024 (e.g. `0.5`, `2`); CPUQuota must come out at least 1%. */
 export function validateCpus(v: string): string {
   if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v) || !(Number(v) > 0)) {
     throw new SdmeError(`invalid --cpus ${q(v)}: expected a number greater than 0 (e.g. 0.5, 2)`);
   }
+  if (Number(v) > MAX_CPUS) throw new SdmeError(`invalid --cpus ${q(v)}: at most ${MAX_CPUS}`);
   if (cpuQuotaPercent(v) < 1) throw new SdmeError(`invalid --cpus ${q(v)}: must be at least 0.01`);
   return v;
 }
 
-/** CPUQuota percentage: round(cpus*100). */
+/** CPUQuota percentage: round(cpus*100), an integer (validated cpus keep it <= 102400). */
 export function cpuQuotaPercent(cpus: string): number {
   return Math.round(Number(cpus) * 100);
 }
 
-/** `--cpu-weight`: integer 1-10000. */
+/** `--cpu-weight`: integer 1-10000, returned without leading zeros (`00005` -> `5`). */
 export function validateCpuWeight(v: string): string {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10000) {
     throw new SdmeError(`invalid --cpu-weight ${q(v)}: expected an integer from 1 to 10000`);
   }
-  return v;
+  return String(Number(v));
 }
 
 /** `--disk`: a size of at least 16M (btrfs only). */
