@@ -124,6 +124,11 @@ describe('createFlagsToState: limits, log level, restart', () => {
     });
     expect(run({ restart: 'never' }).state.restartPolicy).toBeUndefined();
   });
+  it("--system-call-filter '' reaching the engine is refused (the CLI must pass it through)", () => {
+    expect(flagOf({ systemCallFilter: [''] })).toBe('--system-call-filter');
+    expect(() => run({ systemCallFilter: [''] })).toThrow(/cannot be empty/);
+    expect(() => run({ systemCallFilter: ['~@debug', ''], strict: true })).toThrow(/cannot be empty/);
+  });
   it('cpu weight is stored normalised; absurd cpus and memory are refused', () => {
     expect(run({ cpuWeight: '00005' }).state.cpuWeight).toBe('5');
     expect(() => run({ cpus: '99999999999999999999' })).toThrow(/^invalid --cpus '99999999999999999999': at most 1024$/);

@@ -35,6 +35,21 @@ describe('syscall filters', () => {
     expect(parseSyscallFilters(['~@debug,~@mount', 'ptrace'])).toEqual(['~@debug', '~@mount', 'ptrace']);
     expect(() => parseSyscallFilters([''])).toThrow(/invalid --system-call-filter ''/);
   });
+  it.each([
+    ['', "invalid --system-call-filter '': the filter cannot be empty"],
+    ['~', "invalid --system-call-filter '~': the filter cannot be empty"],
+    ['@', "invalid --system-call-filter '@': the group name cannot be empty"],
+    ['~@', "invalid --system-call-filter '~@': the group name cannot be empty"],
+  ])('empty filter %j says so (spec: "cannot be empty")', (t, msg) => {
+    expect(() => validateSyscallFilter(t)).toThrow(msg);
+    expect(() => parseSyscallFilters([t])).toThrow(/cannot be empty/);
+  });
+  it('an empty item in a comma list is an error, not dropped', () => {
+    for (const v of ['~@debug,', ',ptrace', 'a,,b', ' , ']) {
+      expect(() => parseSyscallFilters([v])).toThrow(/^invalid --system-call-filter '.*': cannot be empty$/);
+    }
+    expect(parseSyscallFilters([' ~@debug , ptrace '])).toEqual(['~@debug', 'ptrace']);
+  });
 });
 
 describe('apparmor / log level / restart', () => {

@@ -16,6 +16,11 @@ const q = (s: string) => (s.length > 64 ? `'${showName(s.slice(0, 32))}...' (${B
 
 /** One `--system-call-filter` token: optional `~`, then `@group` or a bare syscall name. */
 export function validateSyscallFilter(token: string): string {
+  if (token === '' || token === '~' || token === '@' || token === '~@') {
+    throw new SdmeError(
+      `invalid --system-call-filter ${q(token)}: ${token.endsWith('@') ? 'the group name' : 'the filter'} cannot be empty`,
+    );
+  }
   if (!/^~?(@[A-Za-z0-9-]+|[a-z0-9_]+)$/.test(token)) {
     throw new SdmeError(
       `invalid --system-call-filter ${q(token)}: expected [~]@group (letters, digits, '-') or [~]syscall (a-z, 0-9, '_')`,
@@ -24,13 +29,13 @@ export function validateSyscallFilter(token: string): string {
   return token;
 }
 
-/** Splits each value on `,`, drops empty items, validates every token. */
+/** Splits each value on `,`, validates every token; an empty value or item (`''`, `a,,b`) is an error. */
 export function parseSyscallFilters(values: readonly string[]): string[] {
   const out: string[] = [];
   for (const v of values) {
     const parts = v.split(',').map((s) => s.trim());
-    if (parts.every((p) => p === '')) validateSyscallFilter(v); // '' alone is an error, with its message
-    for (const p of parts) if (p !== '') out.push(validateSyscallFilter(p));
+    if (parts.some((p) => p === '')) throw new SdmeError(`invalid --system-call-filter ${q(v)}: cannot be empty`);
+    for (const p of parts) out.push(validateSyscallFilter(p));
   }
   return out;
 }
