@@ -133,6 +133,12 @@ describe('buildNspawnPlan: each flag alone', () => {
     ]);
   });
 
+  it('a state with a duplicate (protocol, host port) is refused before nspawn would fail at boot', () => {
+    expect(() => args(st({ privateNetwork: true, networkVeth: true, ports: ['8080:80', 'tcp:8080:81'] }))).toThrow(
+      /tcp host port 8080 is already forwarded by '8080:80'/,
+    );
+  });
+
   it('explicit userns base is relative to the userns sdme runs in', () => {
     expect(args(st({ userns: true, usernsShift: 0x90000 }), env({ usernsBase: 0x10000 }))).toContain('--private-users=524288:65536');
   });

@@ -63,6 +63,11 @@ describe('createFlagsToState: network', () => {
     // without the fact createContainer checks it
     expect(run({ networkBridge: 'br1' }).state.networkBridge).toBe('br1');
   });
+  it('the same (protocol, host port) twice is refused at create, naming the port', () => {
+    expect(() => run({ networkVeth: true, ports: ['8080:80', '8080:80'] })).toThrow(/tcp host port 8080 is already forwarded/);
+    expect(flagOf({ networkVeth: true, ports: ['8080:80/tcp', '8080:81'] })).toBe('--port');
+    expect(run({ networkVeth: true, ports: ['8080:80', 'udp:8080:80'] }).state.ports).toEqual(['8080:80', 'udp:8080:80']);
+  });
   it('a port needs an interface', () => {
     expect(() => run({ ports: ['8080:80'] })).toThrow('--port requires --network-veth, --network-bridge, or --network-zone');
     expect(() => run({ ports: ['8080:80'], privateNetwork: true })).toThrow(/--port requires/);

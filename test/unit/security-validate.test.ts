@@ -22,7 +22,7 @@ import {
   PATH_MAX,
   pathLengthProblem,
 } from '../../src/engine/security/validate.js';
-import { normalizePort, parsePort } from '../../src/engine/network/ports.js';
+import { assertUniquePorts, normalizePort, parsePort } from '../../src/engine/network/ports.js';
 
 describe('syscall filters', () => {
   it.each(['@system-service', '~@debug', 'ptrace', '~open_by_handle_at', '@raw-io'])('accepts %s', (t) =>
@@ -245,6 +245,17 @@ describe('ports', () => {
     'rejects %j',
     (p) => expect(() => parsePort(p)).toThrow(/^invalid --port/),
   );
+  it.each([
+    [['8080:80', '8080:80'], "invalid --port '8080:80': tcp host port 8080 is already forwarded by '8080:80'"],
+    [['8080:80', 'tcp:8080:81'], "invalid --port 'tcp:8080:81': tcp host port 8080 is already forwarded by '8080:80'"],
+    [['udp:53', '53:5353/udp'], "invalid --port '53:5353/udp': udp host port 53 is already forwarded by 'udp:53'"],
+  ])('duplicate (protocol, host port) %j is refused, naming the port', (specs, msg) => {
+    expect(() => assertUniquePorts(specs)).toThrow(msg);
+  });
+  it('the same host port on tcp and udp, or different host ports to one container port, are fine', () => {
+    expect(() => assertUniquePorts(['53', 'udp:53', 'tcp:54:53', '55:53/udp'])).not.toThrow();
+    expect(() => assertUniquePorts([])).not.toThrow();
+  });
 });
 
 describe('inspectBindHosts (real files)', async () => {

@@ -57,3 +57,23 @@ export function formatPort(p: PortSpec): string {
 export function normalizePort(spec: string): string {
   return formatPort(parsePort(spec));
 }
+
+/**
+ * nspawn refuses two specs with the same protocol and host port ("Duplicate
+ * port specification", tcp when none is given) and then fails at boot:
+ * refuse them up front, naming the port.
+ */
+export function assertUniquePorts(specs: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const spec of specs) {
+    const p = parsePort(spec);
+    const key = `${p.proto ?? 'tcp'}:${p.host}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new SdmeError(
+        `invalid --port '${showName(spec)}': ${p.proto ?? 'tcp'} host port ${p.host} is already forwarded by '${showName(first)}'`,
+      );
+    }
+    seen.set(key, spec);
+  }
+}

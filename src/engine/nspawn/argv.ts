@@ -9,7 +9,7 @@ import { layout } from '../catalogue/paths.js';
 import { podNetnsPath } from '../catalogue/paths.js';
 import { showName, validateName } from '../catalogue/names.js';
 import { SdmeError } from '../errors.js';
-import { normalizePort } from '../network/ports.js';
+import { assertUniquePorts, normalizePort } from '../network/ports.js';
 import { normalizeCap } from '../security/caps.js';
 import {
   parseEnv,
@@ -110,6 +110,7 @@ function networkArgs(s: ContainerState, env: NspawnEnv): string[] {
   if (s.networkVeth) a.push('--network-veth');
   if (s.networkBridge !== undefined) a.push(`--network-bridge=${validateBridgeName(s.networkBridge)}`);
   if (s.networkZone !== undefined) a.push(`--network-zone=${validateZoneName(s.networkZone)}`);
+  assertUniquePorts(s.ports);
   for (const p of s.ports) a.push(`--port=${normalizePort(p)}`);
   return a;
 }

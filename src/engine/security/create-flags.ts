@@ -9,7 +9,7 @@ import type { Config } from '../catalogue/config.js';
 import { nameProblem, showName } from '../catalogue/names.js';
 import { SdmeError } from '../errors.js';
 import { IDMAP_BIND_MIN_SYSTEMD } from '../nspawn/argv.js';
-import { normalizePort } from '../network/ports.js';
+import { assertUniquePorts, normalizePort } from '../network/ports.js';
 import type { ContainerState } from '../types.js';
 import { normalizeCapList, resolveSecurity } from './presets.js';
 import {
@@ -199,6 +199,7 @@ export function createFlagsToState(
   }
   const zone = flags.networkZone !== undefined ? on('--network-zone', () => validateZoneName(flags.networkZone!)) : undefined;
   const ports = (flags.ports ?? []).map((p) => on('--port', () => normalizePort(p)));
+  on('--port', () => assertUniquePorts(ports));
   const veth = !!flags.networkVeth;
   const hasInterface = veth || bridge !== undefined || zone !== undefined;
   if (ports.length > 0 && !hasInterface) {
