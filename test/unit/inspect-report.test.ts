@@ -179,8 +179,9 @@ describe('inspectContainer on a fake /proc tree', () => {
   });
 
   it('not running: SdmeError, and a leader that vanished is one too', async () => {
-    await expect(inspectContainer(ctx, 'web', deps(root, null))).rejects.toThrow(new SdmeError('container web is not running'));
+    await expect(inspectContainer(ctx, 'web', deps(root, null))).rejects.toThrow(new SdmeError("container 'web' is not running"));
     await expect(inspectContainer(ctx, 'web', deps(root, 99999))).rejects.toBeInstanceOf(SdmeError);
+    await expect(inspectContainer(ctx, 'web', deps(root, 99999))).rejects.toThrow("container 'web' is not running (leader 99999 is gone)");
   });
 });
 

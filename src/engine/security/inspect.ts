@@ -144,7 +144,7 @@ function detectAppArmor(): boolean {
 export async function inspectContainer(ctx: Pick<Ctx, 'layout'>, input: string, deps: InspectDeps = {}): Promise<IsolationReport> {
   const name = await (deps.resolve ?? ((n: string) => resolveName(ctx.layout, n)))(input);
   const pid = await (deps.leaderPid ?? machinedLeader)(name);
-  if (pid === null) throw new SdmeError(`container ${name} is not running`);
+  if (pid === null) throw new SdmeError(`container '${name}' is not running`);
   return collectReport(name, pid, deps);
 }
 
@@ -155,7 +155,7 @@ export async function collectReport(name: string, pid: number, deps: InspectDeps
   try {
     status = readProcStatus(pid, procRoot);
   } catch {
-    throw new SdmeError(`container ${name} is not running (leader ${pid} is gone)`);
+    throw new SdmeError(`container '${name}' is not running (leader ${pid} is gone)`);
   }
   const hostPid = deps.hostPid ?? 1;
   const mine = readNamespaces(pid, procRoot);
