@@ -12,11 +12,13 @@ import {
   formatBytes,
   formatIsolationTable,
   inspectContainer,
+  listSubmountTargets,
   NSPAWN_DEFAULT_CAPS,
   type InspectDeps,
   type IsolationReport,
 } from '../../src/engine/security/inspect.js';
 import { clearCgroupCache, readCgroupStats } from '../../src/native/cgroup.js';
+import { capNamesToMask } from '../../src/engine/security/caps.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'sdme-inspect-fake-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -212,6 +214,86 @@ describe('inspectContainer on a fake userns container sharing the host network',
     });
     expect(row(r, 'ns.cgroup').docker).toBe('host');
     expect(row(r, 'caps').detail).toContain('caps are confined to the container user namespace');
+  });
+});
+
+describe('inspect display: own drops and sdme submount overlays (fake /proc)', () => {
+  // nspawn's 26 minus SYS_RESOURCE and SYS_PTRACE; the fake host (PID 1, 000001fffeffffff) lacks SYS_RESOURCE too
+  const root = fakeProc('own-drops', 5151, {
+    capBnd: capNamesToMask(NSPAWN_DEFAULT_CAPS.filter((c) => c !== 'CAP_SYS_RESOURCE' && c !== 'CAP_SYS_PTRACE'))
+      .toString(16)
+      .padStart(16, '0'),
+    ns: Object.fromEntries(NS.map((k, i) => [k, 4026532500 + i])),
+    mountinfo: [
+      '10 1 0:50 / / rw - overlay overlay rw,lowerdir=/',
+      // sdme's re-overlay of the host's /work/main (mounted at MERGED/work/main on the host)
+      '11 10 0:60 / /work/main rw - overlay overlay rw,lowerdir=/work/main',
+      // a user's bind
+      '12 10 8:1 /srv/data/out /mnt/out rw - ext4 /dev/sda1 rw',
+      // an overlay the user bound in from elsewhere stays a bind
+      '13 10 0:61 / /mnt/ov ro - overlay overlay rw',
+      '',
+    ].join('\n'),
+  });
+  // the host's mountinfo: the re-overlay sits at MERGED/work/main, the other overlay elsewhere
+  const merged = '/var/lib/sdme/containers/hc/merged';
+  put(join(root, 'proc'), 'self/mountinfo', [
+    '1 0 8:1 / / rw - ext4 /dev/sda1 rw',
+    '2 1 8:1 /srv/data /var/lib/sdme rw - ext4 /dev/sda1 rw',
+    `3 1 0:60 / ${merged}/work/main rw - overlay overlay rw`,
+    '4 1 0:61 / /srv/ov ro - overlay overlay rw',
+    '30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw',
+    '',
+  ].join('\n'));
+  const caps = (r: IsolationReport) => row(r, 'caps').detail;
+
+  it('host lacks SYS_RESOURCE: named as missing on the host only when the container did not drop it itself', async () => {
+    const plain = await inspectContainer(ctx, 'hc', deps(root, 5151, { ownDrops: ['CAP_SYS_PTRACE'], sdmeSubmounts: [] }));
+    expect(plain.capabilities.removedVsNspawn).toEqual(['CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE']);
+    expect(plain.capabilities.missingOnHost).toEqual(['CAP_SYS_RESOURCE']);
+    expect(caps(plain)).toContain("(SYS_RESOURCE absent from the host's own bounding set)");
+    // --strict drops SYS_RESOURCE on purpose: no host note
+    const strict = await inspectContainer(ctx, 'hc', deps(root, 5151, { ownDrops: ['CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE'], sdmeSubmounts: [] }));
+    expect(strict.capabilities.missingOnHost).toEqual([]);
+    expect(caps(strict)).not.toContain('absent from the host');
+    expect(caps(strict)).toContain('vs nspawn default 26: -SYS_PTRACE -SYS_RESOURCE');
+  });
+
+  it('own drops default to the state file (missing state: none)', async () => {
+    const L = ctx.layout;
+    const r = await inspectContainer(ctx, 'hc', deps(root, 5151, { sdmeSubmounts: [] }));
+    expect(r.capabilities.missingOnHost).toEqual(['CAP_SYS_RESOURCE']);
+    mkdirSync(L.stateDir, { recursive: true });
+    writeFileSync(L.stateFile('hc'), 'NAME=hc\nCREATED=1\nROOTFS=\nDROP_CAPS=CAP_SYS_RESOURCE,CAP_SYS_PTRACE\n');
+    try {
+      const s = await inspectContainer(ctx, 'hc', deps(root, 5151, { sdmeSubmounts: [] }));
+      expect(s.capabilities.missingOnHost).toEqual([]);
+    } finally {
+      rmSync(L.stateFile('hc'));
+    }
+  });
+
+  it("a host clone's re-overlaid submount is not a bind; user binds (overlay ones too) stay", async () => {
+    const bySubmount = await inspectContainer(ctx, 'hc', deps(root, 5151, { ownDrops: [], sdmeSubmounts: ['/work/main'], mergedDir: '/elsewhere' }));
+    expect(bySubmount.binds.map((b) => b.target)).toEqual(['/mnt/out', '/mnt/ov']);
+    expect(row(bySubmount, 'binds').value).toBe('2 (1 rw)');
+    // same result from the host side alone (MERGED/work/main), with no submount dirs known
+    const byMerged = await inspectContainer(ctx, 'hc', deps(root, 5151, { ownDrops: [], sdmeSubmounts: [], mergedDir: merged }));
+    expect(byMerged.binds.map((b) => b.target)).toEqual(['/mnt/out', '/mnt/ov']);
+    // neither known: listed, as before
+    const neither = await inspectContainer(ctx, 'hc', deps(root, 5151, { ownDrops: [], sdmeSubmounts: [], mergedDir: '/elsewhere' }));
+    expect(neither.binds.map((b) => b.target)).toEqual(['/work/main', '/mnt/out', '/mnt/ov']);
+  });
+
+  it('listSubmountTargets finds the dirs start prepared (upper + work), nested ones too', async () => {
+    const c = join(tmp, 'subs-container');
+    for (const rel of ['work/main', 'home', 'data/deep']) {
+      mkdirSync(join(c, 'submounts', rel, 'upper'), { recursive: true });
+      mkdirSync(join(c, 'submounts', rel, 'work'), { recursive: true });
+    }
+    mkdirSync(join(c, 'submounts', 'half', 'upper'), { recursive: true });
+    expect(await listSubmountTargets(c)).toEqual(['/data/deep', '/home', '/work/main']);
+    expect(await listSubmountTargets(join(tmp, 'no-such-container'))).toEqual([]);
   });
 });
 

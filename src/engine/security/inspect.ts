@@ -5,10 +5,11 @@
  * `formatIsolationTable` renders the CLI table. The TUI uses the same object.
  */
 import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Ctx } from '../context.js';
 import { SdmeError } from '../errors.js';
-import { resolveName } from '../catalogue/container-state.js';
+import { readState, resolveName } from '../catalogue/container-state.js';
 import { readCgroupStats, type CgroupStats } from '../../native/cgroup.js';
 import { parseMountinfo } from '../../native/mountinfo.js';
 import {
@@ -31,7 +32,7 @@ import {
 } from '../../native/procfs.js';
 import { SystemdClient } from '../systemd/dbus.js';
 import { BASELINES, type EngineBaseline, type EngineName } from './baselines.js';
-import { capMaskToNames, NSPAWN_DEFAULT_CAPS } from './caps.js';
+import { capMaskToNames, normalizeCap, NSPAWN_DEFAULT_CAPS } from './caps.js';
 
 export { NSPAWN_DEFAULT_CAPS };
 
@@ -109,6 +110,15 @@ export interface InspectDeps {
   hostCgroupV2?: boolean;
   /** AppArmor enabled on the host; default: /sys/module/apparmor/parameters/enabled */
   apparmorEnabled?: boolean;
+  /** caps the container drops by its own settings (state DROP_CAPS); default: read from its state file */
+  ownDrops?: readonly string[];
+  /**
+   * container paths of the host-clone submount overlays sdme itself mounts
+   * (not binds); default: the dirs under containers/NAME/submounts
+   */
+  sdmeSubmounts?: readonly string[];
+  /** the container's merged dir (its overlays show up as MERGED/REL on the host) */
+  mergedDir?: string;
 }
 
 /** Leader pid from machined (`Machine.Leader` over D-Bus); null when the machine is not registered. */
@@ -145,7 +155,53 @@ export async function inspectContainer(ctx: Pick<Ctx, 'layout'>, input: string, 
   const name = await (deps.resolve ?? ((n: string) => resolveName(ctx.layout, n)))(input);
   const pid = await (deps.leaderPid ?? machinedLeader)(name);
   if (pid === null) throw new SdmeError(`container '${name}' is not running`);
-  return collectReport(name, pid, deps);
+  const ownDrops =
+    deps.ownDrops ??
+    (await readState(ctx.layout, name).then(
+      (s) => s.dropCaps.flatMap((c) => {
+        try {
+          return [normalizeCap(c)];
+        } catch {
+          return [];
+        }
+      }),
+      () => [] as string[],
+    ));
+  const sdmeSubmounts = deps.sdmeSubmounts ?? (await listSubmountTargets(ctx.layout.containerDir(name)));
+  return collectReport(name, pid, { ...deps, ownDrops, sdmeSubmounts, mergedDir: deps.mergedDir ?? ctx.layout.merged(name) });
+}
+
+/**
+ * Container paths of the submount overlays sdme prepared for a host clone:
+ * every dir under `CONTAINER/submounts` holding both `upper` and `work`
+ * (start.ts prepareSubmounts), e.g. `submounts/work/main` -> `/work/main`.
+ */
+export async function listSubmountTargets(containerDir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+    const names = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    const dirs = names.filter((e) => e.isDirectory()).map((e) => e.name);
+    if (rel !== '' && dirs.includes('upper') && dirs.includes('work')) out.push(rel);
+    if (depth >= 16) return;
+    for (const d of dirs) {
+      if (rel !== '' && (d === 'upper' || d === 'work')) continue;
+      await walk(join(dir, d), `${rel}/${d}`, depth + 1);
+    }
+  };
+  await walk(join(containerDir, 'submounts'), '', 0);
+  return out.sort();
+}
+
+/**
+ * Binds as the user would call them: the overlays sdme mounts over a host
+ * clone's submounts (an overlay at a known submount path, or whose host side
+ * is MERGED/REL for the same REL) are part of the root, not binds.
+ */
+export function userBinds(binds: readonly BindMount[], sdmeSubmounts: readonly string[], mergedDir?: string): BindMount[] {
+  const subs = new Set(sdmeSubmounts);
+  return binds.filter(
+    (b) => !(b.fsType === 'overlay' && (subs.has(b.target) || (mergedDir !== undefined && b.source === `${mergedDir}${b.target}`))),
+  );
 }
 
 /** Read everything about leader `pid` (exported for tests that have a pid but no container). */
@@ -175,6 +231,7 @@ export async function collectReport(name: string, pid: number, deps: InspectDeps
     hostBounding = undefined;
   }
   const removed = NSPAWN_DEFAULT_CAPS.filter((c) => !bounding.includes(c));
+  const ownDrops = new Set(deps.ownDrops ?? []);
 
   let maps: { uid: IdMapRange[]; gid: IdMapRange[] } = { uid: [], gid: [] };
   try {
@@ -194,7 +251,7 @@ export async function collectReport(name: string, pid: number, deps: InspectDeps
     } catch {
       /* host paths unresolved */
     }
-    binds = findBindMounts(mounts, hostMounts);
+    binds = userBinds(findBindMounts(mounts, hostMounts), deps.sdmeSubmounts ?? [], deps.mergedDir);
   } catch {
     /* mountinfo unreadable */
   }
@@ -211,7 +268,8 @@ export async function collectReport(name: string, pid: number, deps: InspectDeps
       effective: decodeCapMask(status.capEff),
       addedVsNspawn: bounding.filter((c) => !NSPAWN_DEFAULT_CAPS.includes(c)),
       removedVsNspawn: removed,
-      missingOnHost: hostBounding ? removed.filter((c) => !hostBounding.has(c)) : [],
+      // dropped by the container's own settings (e.g. --strict) is not "missing on the host"
+      missingOnHost: hostBounding ? removed.filter((c) => !hostBounding.has(c) && !ownDrops.has(c)) : [],
     },
     noNewPrivs: status.noNewPrivs,
     seccomp: { mode: status.seccomp, filters: status.seccompFilters },
