@@ -4,10 +4,11 @@
  * O_EXCL name claim, listing and prefix resolution of names.
  */
 import { constants as fsc } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SdmeError } from '../errors.js';
 import type { BindSpec, ContainerState } from '../types.js';
+import { ensureDataDir } from './datadir.js';
 import { compareBytes, parseKV, serializeKV, writeFileAtomic, type KV } from './kv.js';
 import { MACHINES_DIR, type Layout } from './paths.js';
 import { isValidName, showName, validateName } from './names.js';
@@ -189,11 +190,9 @@ export async function writeState(layout: Layout, state: ContainerState): Promise
   await writeFileAtomic(layout.stateFile(state.name), serializeState(state), 0o600);
 }
 
-/** Ensure datadir (0700) and state/ (0700) exist. */
+/** Ensure datadir (0700, re-applied) and state/ (0700) exist. */
 export async function ensureStateDir(layout: Layout): Promise<void> {
-  await mkdir(layout.datadir, { recursive: true, mode: 0o700 });
-  await chmod(layout.datadir, 0o700);
-  await mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
+  await ensureDataDir(layout, ['state']);
 }
 
 /**

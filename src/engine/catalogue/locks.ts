@@ -18,6 +18,7 @@ import {
 import { dirname } from 'node:path';
 import { flock, isWouldBlock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from '../../native/libc.js';
 import { SdmeError } from '../errors.js';
+import { ensureDataDirSync } from './datadir.js';
 import type { Layout, LockKind } from './paths.js';
 
 export type LockMode = 'shared' | 'exclusive';
@@ -58,6 +59,7 @@ function stillAtPath(fd: number, path: string): boolean {
 export function lock(layout: Layout, kind: LockKind | string, name: string, mode: LockMode = 'exclusive'): Lock {
   const path = layout.lockFile(kind, name);
   for (let attempt = 0; ; attempt++) {
+    ensureDataDirSync(layout, ['locks']);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const fd = openSync(path, fsc.O_RDWR | fsc.O_CREAT, 0o644);
     lockTestHooks.afterOpen?.();
