@@ -99,3 +99,24 @@ export function isMountPoint(path: string, entries: MountEntry[] = readMountinfo
   const p = canonicalDir(path);
   return entries.some((e) => e.mountPoint === p);
 }
+
+/** Kernel/virtual filesystems whose contents are never part of a root filesystem tree. */
+export const PSEUDO_FS_TYPES: ReadonlySet<string> = new Set([
+  'proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'debugfs', 'tracefs', 'securityfs', 'pstore',
+  'bpf', 'configfs', 'mqueue', 'hugetlbfs', 'fusectl', 'binfmt_misc', 'autofs', 'efivarfs', 'rpc_pipefs', 'nsfs',
+]);
+
+/**
+ * Pseudo-filesystem mounts at dir or below it: canonical mount point -> fs type
+ * (the topmost mount at a path wins, as it is the one visible).
+ */
+export function pseudoMountsAt(dir: string, entries: MountEntry[] = readMountinfo()): Map<string, string> {
+  const base = canonicalDir(dir);
+  const prefix = base === '/' ? '/' : `${base}/`;
+  const top = new Map<string, string>();
+  for (const e of entries) {
+    if (e.mountPoint === base || e.mountPoint.startsWith(prefix)) top.set(e.mountPoint, e.fsType);
+  }
+  for (const [p, t] of top) if (!PSEUDO_FS_TYPES.has(t)) top.delete(p);
+  return top;
+}

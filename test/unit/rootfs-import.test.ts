@@ -9,7 +9,10 @@ import { formatRootfsTable, listRootfs, rootfsJson } from '../../src/engine/root
 import { removeRootfs } from '../../src/engine/rootfs/remove.js';
 import { gcMessage, gcRootfs } from '../../src/engine/rootfs/gc.js';
 import { detectOs, familyOf, parseOsRelease } from '../../src/engine/rootfs/detect.js';
-import { inferRawName, inferRootfsName, parseRegistryRef } from '../../src/engine/rootfs/source.js';
+import { checkDirSource, inferRawName, inferRootfsName, parseRegistryRef } from '../../src/engine/rootfs/source.js';
+import { layout } from '../../src/engine/catalogue/paths.js';
+import { parseMountinfo } from '../../src/native/mountinfo.js';
+import { SdmeError } from '../../src/engine/errors.js';
 import { detectCompression } from '../../src/engine/rootfs/compression.js';
 import { lgetxattr, lsetxattr, makedev, mknod, S_IFCHR } from '../../src/native/libc.js';
 
@@ -291,5 +294,120 @@ describe('detectOs', () => {
       ID: 'debian',
       X: 'a b',
     });
+  });
+});
+
+describe('bad directory sources, datadir modes and lock files', () => {
+  const lockFiles = (c: ReturnType<typeof tmpCtx>) => {
+    try {
+      return fs.readdirSync(join(c.layout.locksDir, 'fs'));
+    } catch {
+      return [];
+    }
+  };
+  const bootDir = (dir: string) => {
+    for (const e of BOOT) {
+      fs.mkdirSync(join(dir, e.name, '..'), { recursive: true });
+      fs.writeFileSync(join(dir, e.name), e.type === 'file' ? (e.data ?? '') : '');
+    }
+    return dir;
+  };
+
+  it('refuses / and a source that contains the datadir, before writing anything', async () => {
+    const src = bootDir(fs.mkdtempSync(join(work, 'self-')));
+    const c = tmpCtx('sdme-self-');
+    c.layout = layout(join(src, 'data'));
+    await expect(importRootfs(c, src, { name: 'selfcopy', force: true })).rejects.toThrow(
+      `refusing to import ${src}: it contains the sdme data directory ${join(src, 'data')}`,
+    );
+    await expect(importRootfs(c, '/', { name: 'host' })).rejects.toThrow(/refusing to import \/ .*sdme create` without -r/);
+    // a symlink to an ancestor is resolved, not trusted
+    fs.symlinkSync(src, join(work, 'self-link'));
+    await expect(importRootfs(c, join(work, 'self-link'), { name: 'selfcopy' })).rejects.toThrow(/contains the sdme data directory/);
+    expect(fs.existsSync(join(src, 'data'))).toBe(false);
+  });
+
+  it('a source inside the datadir (an existing rootfs) can be imported under another name', async () => {
+    const c = tmpCtx('sdme-inner-');
+    await importRootfs(c, bootDir(fs.mkdtempSync(join(work, 'inner-'))), { name: 'orig' });
+    await importRootfs(c, c.layout.fsPath('orig'), { name: 'copy' });
+    expect(fs.readFileSync(join(c.layout.fsPath('copy'), 'etc/os-release'), 'utf8')).toContain('Testix');
+    await expect(importRootfs(c, c.layout.datadir, { name: 'whole', force: true })).rejects.toThrow(/contains the sdme data directory/);
+    await expect(importRootfs(c, c.layout.fsDir, { name: 'whole', force: true })).rejects.toThrow(/contains the sdme data directory/);
+    fs.rmSync(c.layout.datadir, { recursive: true, force: true });
+  });
+
+  it('the datadir is created 0700 by fs import; fs/ and locks/ inside it', async () => {
+    const parent = fs.mkdtempSync(join(work, 'dd-'));
+    const c = tmpCtx('sdme-mode-');
+    c.layout = layout(join(parent, 'a', 'data'));
+    await importRootfs(c, bootDir(fs.mkdtempSync(join(work, 'mode-'))), { name: 'm' });
+    expect(fs.statSync(c.layout.datadir).mode & 0o7777).toBe(0o700);
+    expect(fs.statSync(join(parent, 'a')).mode & 0o7777).toBe(0o755);
+    expect(fs.statSync(c.layout.locksDir).mode & 0o7777).toBe(0o700);
+    fs.rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('failed imports and fs rm leave no lock file; a missing name creates none', async () => {
+    const c = tmpCtx('sdme-locks-');
+    const nosd = makeTar(join(work, 'lk-nosd.tar'), [{ name: 'etc/os-release', type: 'file', data: 'ID=alpine\n' }]);
+    await expect(importRootfs(c, nosd, { name: 'failed' })).rejects.toThrow(/no systemd/);
+    expect(lockFiles(c)).toEqual([]);
+    await expect(removeRootfs(c, 'nope')).rejects.toThrow("root filesystem 'nope' not found");
+    expect(await removeRootfs(c, 'nope', { force: true })).toBe(false);
+    expect(lockFiles(c)).toEqual([]);
+    await importRootfs(c, makeTar(join(work, 'lk-ok.tar'), BOOT), { name: 'ok' });
+    await removeRootfs(c, 'ok');
+    expect(lockFiles(c)).toEqual([]);
+    fs.rmSync(c.layout.datadir, { recursive: true, force: true });
+  });
+
+  it('a proc mount inside the source is not descended into; a source on proc is refused', async () => {
+    const src = bootDir(fs.mkdtempSync(join(work, 'withproc-')));
+    fs.mkdirSync(join(src, 'proc'));
+    execFileSync('mount', ['-t', 'proc', 'proc', join(src, 'proc')]);
+    const c = tmpCtx('sdme-proc-');
+    try {
+      await importRootfs(c, src, { name: 'withproc' });
+      expect(fs.readdirSync(join(c.layout.fsPath('withproc'), 'proc'))).toEqual([]);
+      expect(c.notes.some((n) => n.includes(`not copying the contents of ${join(src, 'proc')} (a proc mount)`))).toBe(true);
+      await expect(importRootfs(c, join(src, 'proc', 'sys'), { name: 'procsys', force: true })).rejects.toThrow(
+        /it is on a proc filesystem, not a root filesystem/,
+      );
+    } finally {
+      execFileSync('umount', [join(src, 'proc')]);
+      fs.rmSync(c.layout.datadir, { recursive: true, force: true });
+    }
+  });
+
+  it('checkDirSource with a fake mount table: topmost mount wins, non-pseudo mounts are copied', () => {
+    const m = (id: number, point: string, type: string) =>
+      `${id} 1 0:${id} / ${point} rw - ${type} x rw`;
+    const fake = parseMountinfo(
+      [m(1, '/', 'ext4'), m(2, '/srv/root/proc', 'proc'), m(3, '/srv/root/sys', 'sysfs'), m(4, '/srv/root/sys', 'tmpfs'), m(5, '/srv/root/home', 'ext4'), m(6, '/srv/rootx/proc', 'proc')].join('\n'),
+    );
+    const r = checkDirSource('/srv/root', layout('/var/lib/sdme'), fake);
+    expect(r.root).toBe('/srv/root');
+    expect([...r.skipContents]).toEqual([['/srv/root/proc', 'proc']]);
+    expect(() => checkDirSource('/srv/root/proc/1', layout('/var/lib/sdme'), fake)).toThrow(/on a proc filesystem/);
+  });
+
+  it('an errno failure during the copy is a one-line SdmeError with the path (no stack)', async () => {
+    const mnt = fs.mkdtempSync(join(work, 'tiny-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]);
+    const src = bootDir(fs.mkdtempSync(join(work, 'big-')));
+    fs.writeFileSync(join(src, 'big'), Buffer.alloc(1 << 20, 1));
+    const c = tmpCtx('sdme-enospc-');
+    c.layout = layout(join(mnt, 'data'));
+    try {
+      const err = await importRootfs(c, src, { name: 'big' }).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(SdmeError);
+      expect((err as Error).message).toMatch(new RegExp(`^cannot import ${src}: ENOSPC: no space left on device, .*big`));
+      expect(fs.readdirSync(c.layout.fsDir)).toEqual([]);
+      expect(lockFiles(c)).toEqual([]);
+    } finally {
+      execFileSync('umount', [mnt]);
+      fs.rmSync(c.layout.datadir, { recursive: true, force: true });
+    }
   });
 });

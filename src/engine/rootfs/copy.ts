@@ -17,6 +17,12 @@ export interface CopyOptions {
   onWarn?: (msg: string) => void;
   /** called every 1000 entries with the running count */
   onEntries?: (n: number) => void;
+  /**
+   * Source directories (as joined from `src`) whose contents are not copied,
+   * e.g. proc/sysfs mount points: the empty directory is created, with a warning
+   * naming the value (the fs type).
+   */
+  skipContents?: ReadonlyMap<string, string>;
 }
 
 function setTimes(path: string, st: fs.Stats): void {
@@ -53,7 +59,9 @@ export function copyTree(src: string, dst: string, opts: CopyOptions = {}): numb
       if (st.isDirectory()) {
         fs.mkdirSync(dp, 0o700);
         meta(sp, dp, st, false);
-        walk(sp, dp);
+        const skip = opts.skipContents?.get(sp);
+        if (skip !== undefined) opts.onWarn?.(`not copying the contents of ${sp} (a ${skip} mount)`);
+        else walk(sp, dp);
         setTimes(dp, st);
         continue;
       }

@@ -24,6 +24,13 @@ export function inUseMessage(name: string, users: string[]): string {
   return `fs '${name}' is in use by container${users.length > 1 ? 's' : ''} '${users.join("', '")}'`;
 }
 
+/** Throws `root filesystem 'N' not found` (or invalid name) unless fs/N exists; for a CLI batch's resolve step. */
+export async function requireRootfs(ctx: Pick<Ctx, 'layout'>, name: string): Promise<string> {
+  validateName(name, 'rootfs');
+  if (!(await exists(ctx.layout.fsPath(name)))) throw new SdmeError(`root filesystem '${name}' not found`);
+  return name;
+}
+
 /**
  * Removes rootfs `name`. With `force`, a missing rootfs is not an error
  * (returns false). Never removes a rootfs that a container uses.
@@ -31,12 +38,19 @@ export function inUseMessage(name: string, users: string[]): string {
 export async function removeRootfs(ctx: Ctx, name: string, opts: { force?: boolean } = {}): Promise<boolean> {
   validateName(name, 'rootfs');
   const { layout } = ctx;
+  const path = layout.fsPath(name);
+  const notFound = () => {
+    if (opts.force) return false;
+    throw new SdmeError(`root filesystem '${name}' not found`);
+  };
+  // checked before the lock too, so a missing name creates no lock file
+  if (!(await exists(path))) return notFound();
   const l = lock(layout, 'fs', name, 'exclusive');
+  let gone = false;
   try {
-    const path = layout.fsPath(name);
     if (!(await exists(path))) {
-      if (opts.force) return false;
-      throw new SdmeError(`root filesystem '${name}' not found`);
+      gone = true;
+      return notFound();
     }
     let users = await containersUsing(layout, name);
     if (users.length > 0) throw new SdmeError(inUseMessage(name, users));
@@ -51,8 +65,9 @@ export async function removeRootfs(ctx: Ctx, name: string, opts: { force?: boole
     await safeRemoveDir(staging, { note: (m) => ctx.note(m) });
     await rm(layout.fsMeta(name), { force: true });
     await rm(layout.fsEnv(name), { force: true });
+    gone = true;
     return true;
   } finally {
-    l.release();
+    l.release({ unlinkIfOwner: gone });
   }
 }

@@ -3,7 +3,10 @@
  * steps 2 and 4). Pure except `classifySource`, which looks at the file.
  */
 import * as fs from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SdmeError } from '../errors.js';
+import { PSEUDO_FS_TYPES, pseudoMountsAt, readMountinfo, type MountEntry } from '../../native/mountinfo.js';
+import type { Layout } from '../catalogue/paths.js';
 import { isValidName, showName } from '../catalogue/names.js';
 import { readHead } from './compression.js';
 
@@ -84,4 +87,59 @@ export function classifySource(source: string): SourceKind {
   if (head.length >= 512 && head[510] === 0x55 && head[511] === 0xaa) return 'raw';
   if (head.length >= 520 && head.subarray(512, 520).toString('latin1') === 'EFI PART') return 'raw';
   return 'tarball';
+}
+
+/** Absolute path with symlinks resolved as far as it exists (the rest kept lexically). */
+export function canonicalPath(p: string): string {
+  const abs = resolve(p);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(canonicalPath(parent), basename(abs));
+  }
+}
+
+export interface DirSource {
+  /** canonical source directory (copy from here) */
+  root: string;
+  /** pseudo-filesystem mount points below root -> fs type (contents not copied) */
+  skipContents: Map<string, string>;
+}
+
+/**
+ * Checks a directory source before anything is written: not `/`, not a
+ * directory that contains the datadir's fs/ (the import would copy itself
+ * forever), not a pseudo filesystem. Sources inside the datadir (e.g. an
+ * existing `fs/NAME`) are fine: the staging dir is not below them.
+ */
+export function checkDirSource(source: string, layout: Layout, mounts: MountEntry[] = readMountinfo()): DirSource {
+  const root = canonicalPath(source);
+  if (root === '/') {
+    throw new SdmeError('refusing to import / as a root filesystem; to clone the host, use `sdme create` without -r');
+  }
+  const fsDir = canonicalPath(layout.fsDir);
+  if (fsDir === root || fsDir.startsWith(`${root}/`)) {
+    throw new SdmeError(
+      `refusing to import ${showName(source)}: it contains the sdme data directory ${canonicalPath(layout.datadir)} (the import would copy itself)`,
+    );
+  }
+  const own = containingMount(root, mounts);
+  if (own && PSEUDO_FS_TYPES.has(own.fsType)) {
+    throw new SdmeError(`refusing to import ${showName(source)}: it is on a ${own.fsType} filesystem, not a root filesystem`);
+  }
+  const skipContents = pseudoMountsAt(root, mounts);
+  skipContents.delete(root);
+  return { root, skipContents };
+}
+
+/** The visible mount holding path (longest mount point prefix; the later of stacked mounts). */
+function containingMount(path: string, mounts: MountEntry[]): MountEntry | undefined {
+  let best: MountEntry | undefined;
+  for (const m of mounts) {
+    const p = m.mountPoint;
+    const holds = p === '/' || path === p || path.startsWith(`${p}/`);
+    if (holds && (!best || p.length >= best.mountPoint.length)) best = m;
+  }
+  return best;
 }
