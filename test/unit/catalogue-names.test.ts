@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SdmeError } from '../../src/engine/errors.js';
-import { generateName, isValidName, mutateVowels, shuffled, validateName, WORDS } from '../../src/engine/catalogue/names.js';
+import { generateName, isUpstreamValidName, isValidName, mutateVowels, shuffled, validateName, WORDS } from '../../src/engine/catalogue/names.js';
 
 describe('validateName', () => {
   it.each(['a', 'web', 'deb-template', 'a-b-c', 'web-1', 'a--b', 'double--dash', 'a'.repeat(64), `a${'-b'.repeat(31)}c`])(
@@ -98,5 +98,24 @@ describe('generateName', () => {
     const out = shuffled(['a', 'b', 'c', 'd', 'e'], (max) => seq[k++]! % max);
     expect([...out].sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(out).toEqual(['c', 'e', 'b', 'a', 'd']); // swaps 4<->3, 3<->0, 2<->1, 1<->0
+  });
+});
+
+describe('isUpstreamValidName (reading existing state)', () => {
+  it.each([
+    ['a-', true, false],
+    ['web--', true, false],
+    ['a--b', true, true],
+    ['web', true, true],
+    ['x'.repeat(64), true, true],
+    ['x'.repeat(65), false, false],
+    ['', false, false],
+    ['Web', false, false],
+    ['1web', false, false],
+    ['-a', false, false],
+    ['.web.tmp', false, false],
+  ])('%j: upstream %s, new %s', (name, upstream, strict) => {
+    expect(isUpstreamValidName(name)).toBe(upstream);
+    expect(isValidName(name)).toBe(strict);
   });
 });

@@ -1,15 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   claimStateFile,
   emptyState,
+  listStateEntries,
   listStateNames,
   nameTakenOnDisk,
   parseBindEntry,
   parseState,
   readState,
+  removeStateFile,
   resolveName,
   serializeState,
   stateFromKV,
@@ -183,6 +185,47 @@ describe('state files on disk', () => {
     await expect(resolveName(L, 'zzz')).rejects.toThrow("no container found matching 'zzz'");
     await expect(resolveName(L, '')).rejects.toThrow("no container found matching ''");
     expect(await listStateNames(layout(join(base, 'missing')))).toEqual([]);
+  });
+
+  it("names valid for upstream sdme (trailing '-') are listed, resolved, read, rewritten and removed; new ones are refused", async () => {
+    fresh();
+    mkdirSync(L.stateDir, { recursive: true });
+    writeFileSync(L.stateFile('old-'), 'CREATED=1\nNAME=old-\nROOTFS=\n', { mode: 0o600 });
+    expect(await listStateNames(L)).toEqual(['old-']);
+    expect(await resolveName(L, 'old-')).toBe('old-');
+    expect(await resolveName(L, 'ol')).toBe('old-');
+    const s = await readState(L, 'old-');
+    expect(s.name).toBe('old-');
+    s.enabled = false;
+    await writeState(L, s);
+    expect(readFileSync(L.stateFile('old-'), 'utf8')).toContain('ENABLED=no');
+    await expect(claimStateFile(L, 'new-')).rejects.toThrow(/must not end with '-'/);
+    await removeStateFile(L, 'old-');
+    expect(await listStateNames(L)).toEqual([]);
+  });
+
+  it('a directory or symlink in state/ is listed with a problem, reads as a one-line error, and rm handles it', async () => {
+    fresh();
+    mkdirSync(join(L.stateDir, 'dirbox', 'x'), { recursive: true });
+    mkdirSync(join(L.stateDir, 'emptydir'));
+    writeFileSync(join(base, 'elsewhere'), 'NAME=evil\n');
+    symlinkSync(join(base, 'elsewhere'), join(L.stateDir, 'linkbox'));
+    writeFileSync(L.stateFile('web'), 'NAME=web\n');
+    expect(await listStateEntries(L)).toEqual([
+      { name: 'dirbox', problem: 'state entry is a directory, not a file' },
+      { name: 'emptydir', problem: 'state entry is a directory, not a file' },
+      { name: 'linkbox', problem: 'state entry is a symbolic link, not a file' },
+      { name: 'web' },
+    ]);
+    expect(await listStateNames(L)).toEqual(['dirbox', 'emptydir', 'linkbox', 'web']);
+    await expect(readState(L, 'dirbox')).rejects.toThrow(`${L.stateFile('dirbox')} is a directory, not a state file`);
+    await expect(readState(L, 'linkbox')).rejects.toThrow(`${L.stateFile('linkbox')} is a symbolic link, not a state file`);
+    await removeStateFile(L, 'emptydir');
+    expect(existsSync(L.stateFile('emptydir'))).toBe(false);
+    await expect(removeStateFile(L, 'dirbox')).rejects.toThrow(`${L.stateFile('dirbox')} is a non-empty directory, not a state file; remove it by hand`);
+    await removeStateFile(L, 'linkbox');
+    expect(existsSync(join(base, 'elsewhere'))).toBe(true);
+    expect(await listStateNames(L)).toEqual(['dirbox', 'web']);
   });
 
   it('nameTakenOnDisk checks state, containers and machines dirs', async () => {

@@ -4,14 +4,15 @@
  * O_EXCL name claim, listing and prefix resolution of names.
  */
 import { constants as fsc } from 'node:fs';
-import { lstat, open, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { SdmeError } from '../errors.js';
 import type { BindSpec, ContainerState } from '../types.js';
 import { ensureDataDir } from './datadir.js';
 import { compareBytes, parseKV, serializeKV, writeFileAtomic, type KV } from './kv.js';
 import { MACHINES_DIR, type Layout } from './paths.js';
-import { isValidName, showName, validateName } from './names.js';
+import { isUpstreamValidName, showName, validateName } from './names.js';
 
 /** Keys modeled by ContainerState; everything else goes to `extra` verbatim. */
 export const MODELED_KEYS: readonly string[] = [
@@ -170,23 +171,33 @@ export function parseState(text: string, source = 'state', fallbackName = ''): C
   return stateFromKV(parseKV(text, source), fallbackName);
 }
 
+/** Why `state/NAME` is not a regular file (directory, symlink, ...), or undefined. */
+function notAFile(st: Stats): string | undefined {
+  if (st.isFile()) return undefined;
+  if (st.isDirectory()) return 'is a directory, not a state file';
+  if (st.isSymbolicLink()) return 'is a symbolic link, not a state file';
+  return 'is not a regular file';
+}
+
 export async function readState(layout: Layout, name: string): Promise<ContainerState> {
   const path = layout.stateFile(name);
   let text: string;
   try {
+    const why = notAFile(await lstat(path));
+    if (why) throw new SdmeError(`${path} ${why}`);
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new SdmeError(`container '${showName(name)}' does not exist`);
-    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SdmeError(`container '${showName(name)}' does not exist`);
+    if (code !== undefined) throw new SdmeError(`cannot read ${path}: ${(e as Error).message.split(',')[0]}`, { cause: e });
     throw e;
   }
   return parseState(text, path, name);
 }
 
-/** Atomically (re)write `state/NAME` with mode 0600. */
+/** Atomically (re)write `state/NAME` with mode 0600 (upstream-valid names: existing containers). */
 export async function writeState(layout: Layout, state: ContainerState): Promise<void> {
-  validateName(state.name, 'container');
+  if (!isUpstreamValidName(state.name)) validateName(state.name, 'container');
   await writeFileAtomic(layout.stateFile(state.name), serializeState(state), 0o600);
 }
 
@@ -213,12 +224,40 @@ export async function claimStateFile(layout: Layout, name: string): Promise<void
   }
 }
 
+/**
+ * Remove `state/NAME`. An empty directory in its place is removed too; a
+ * non-empty one is refused (it is not sdme's).
+ */
 export async function removeStateFile(layout: Layout, name: string): Promise<void> {
-  await rm(layout.stateFile(name), { force: true });
+  const path = layout.stateFile(name);
+  const st = await lstat(path).catch(() => undefined);
+  if (st?.isDirectory()) {
+    try {
+      await rmdir(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        throw new SdmeError(`${path} is a non-empty directory, not a state file; remove it by hand`);
+      }
+      if (code !== 'ENOENT') throw e;
+    }
+    return;
+  }
+  await rm(path, { force: true });
 }
 
-/** Valid container names with a state file, sorted (dot-files such as `.N.tmp` are skipped). */
-export async function listStateNames(layout: Layout): Promise<string[]> {
+export interface StateEntry {
+  name: string;
+  /** set when state/NAME is not a regular file (e.g. a directory) */
+  problem?: string;
+}
+
+/**
+ * Entries of state/ with upstream-valid names (so names with a trailing '-'
+ * made by upstream sdme are kept), sorted; dot-files such as `.N.tmp` are
+ * skipped. Non-files are kept with a problem rather than hidden.
+ */
+export async function listStateEntries(layout: Layout): Promise<StateEntry[]> {
   let entries;
   try {
     entries = await readdir(layout.stateDir, { withFileTypes: true });
@@ -227,9 +266,26 @@ export async function listStateNames(layout: Layout): Promise<string[]> {
     throw e;
   }
   return entries
-    .filter((d) => d.isFile() && isValidName(d.name))
-    .map((d) => d.name)
-    .sort(compareBytes);
+    .filter((d) => isUpstreamValidName(d.name))
+    .map((d): StateEntry => {
+      if (d.isFile()) return { name: d.name };
+      const problem = d.isDirectory()
+        ? 'state entry is a directory, not a file'
+        : d.isSymbolicLink()
+          ? 'state entry is a symbolic link, not a file'
+          : 'state entry is not a regular file';
+      return { name: d.name, problem };
+    })
+    .sort((a, b) => compareBytes(a.name, b.name));
+}
+
+/**
+ * Names of every state/ entry (see listStateEntries): readState on a
+ * non-file entry throws a one-line SdmeError, which callers already treat as
+ * an unreadable state (ps shows it with a problem; rm can remove it).
+ */
+export async function listStateNames(layout: Layout): Promise<string[]> {
+  return (await listStateEntries(layout)).map((e) => e.name);
 }
 
 /** Exact name first, else the unique prefix match among state files. */

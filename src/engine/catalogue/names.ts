@@ -32,6 +32,15 @@ export function isValidName(name: string): boolean {
   return nameProblem(name) === undefined;
 }
 
+/**
+ * Upstream sdme 0.18's rule (no trailing-'-' refusal): for READING existing
+ * state, so containers made by upstream are still listed, resolved and
+ * removable. New names must pass `validateName`.
+ */
+export function isUpstreamValidName(name: string): boolean {
+  return name.length > 0 && name.length <= MAX_NAME_LEN && /^[a-z][a-z0-9-]*$/.test(name);
+}
+
 /** Throws SdmeError `invalid name 'X': ...` (or `invalid WHAT name`) unless the name is valid. */
 export function validateName(name: string, what?: string): void {
   const problem = nameProblem(name);
