@@ -37,9 +37,10 @@ describe('wizard -> argv -> CLI parser -> createFlagsToState', () => {
     [{ network: 'private' as const }, { privateNetwork: true, networkVeth: false }],
     [{ network: 'veth' as const }, { privateNetwork: true, networkVeth: true }],
     [{ network: 'pod' as const, pod: 'shop' }, { privateNetwork: false, pod: 'shop' }],
-    [{ preset: 'hardened' as const }, { privateNetwork: true, userns: true, noNewPrivs: true }],
-    [{ userns: true, noNewPrivileges: true }, { userns: true, noNewPrivs: true, privateNetwork: false }],
-    [{ preset: 'strict' as const }, { apparmorProfile: 'sdme-default', syscallFilter: ['~@cpu-emulation', '~@debug', '~@obsolete', '~@raw-io'] }],
+    // a user namespace needs an imported rootfs on systemd < 255 (host clones are refused, below)
+    [{ preset: 'hardened' as const, rootfs: 'debian' }, { privateNetwork: true, userns: true, noNewPrivs: true }],
+    [{ userns: true, noNewPrivileges: true, rootfs: 'debian' }, { userns: true, noNewPrivs: true, privateNetwork: false }],
+    [{ preset: 'strict' as const, rootfs: 'debian' }, { apparmorProfile: 'sdme-default', syscallFilter: ['~@cpu-emulation', '~@debug', '~@obsolete', '~@raw-io'] }],
   ])('flags %j resolve to state %j', (over, want) => {
     const { resolution } = resolveWizardFlags(wf(over), config, facts);
     expect(resolution.state).toMatchObject({ name: 'box', ...want });
@@ -56,6 +57,8 @@ describe('wizard -> argv -> CLI parser -> createFlagsToState', () => {
     [{ binds: ['relative:/x'] }, 'binds', /bind/i],
     [{ envs: ['1BAD=x'] }, 'envs', /env/i],
     [{ name: 'Bad_Name' }, 'name', /invalid container name/],
+    [{ preset: 'hardened' as const }, 'preset', /on a host clone needs systemd 255 or later \(this host has 252\)/],
+    [{ preset: 'strict' as const }, 'preset', /on a host clone needs systemd 255 or later/],
   ])('%j is refused on field %s', (over, field, msg) => {
     const v = validateWizardFlags(wf(over), config, facts);
     expect(v.isolation).toBeNull();
@@ -101,16 +104,16 @@ describe('isolation preview from the resolved state', () => {
   });
 
   it('hardened drops PTRACE, NET_RAW, BOOT (24); with veth NET_RAW stays for DHCP (25)', () => {
-    const h = iso({ preset: 'hardened' });
+    const h = iso({ preset: 'hardened', rootfs: 'debian' });
     expect(h.caps).toHaveLength(24);
     for (const c of ['CAP_SYS_PTRACE', 'CAP_NET_RAW', 'CAP_SYS_BOOT']) expect(h.caps).not.toContain(c);
     expect(h.network).toBe('private');
-    expect(iso({ preset: 'hardened', network: 'veth' }).caps).toContain('CAP_NET_RAW');
-    expect(iso({ preset: 'hardened', network: 'veth' }).caps).toHaveLength(25);
+    expect(iso({ preset: 'hardened', rootfs: 'debian', network: 'veth' }).caps).toContain('CAP_NET_RAW');
+    expect(iso({ preset: 'hardened', rootfs: 'debian', network: 'veth' }).caps).toHaveLength(25);
   });
 
   it('strict keeps 14 caps, seccomp filters and the AppArmor profile', () => {
-    const s = iso({ preset: 'strict' });
+    const s = iso({ preset: 'strict', rootfs: 'debian' });
     expect(s.caps).toHaveLength(14);
     expect(s.caps).toContain('CAP_SYS_ADMIN');
     expect(s.apparmor).toBe('sdme-default');

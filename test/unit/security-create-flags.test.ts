@@ -199,7 +199,7 @@ describe('createFlagsToState: binds and userns', () => {
       userns: true, binds: [{ host: '/srv/a', container: '/a', mode: 'rw' }],
     });
     expect(
-      run({ userns: true, binds: ['/dev/fuse:/dev/fuse'] }, { systemdVersion: 252, hostDevices: new Set(['/dev/fuse']) }).state.binds,
+      run({ userns: true, fs: 'deb', binds: ['/dev/fuse:/dev/fuse'] }, { systemdVersion: 252, hostDevices: new Set(['/dev/fuse']) }).state.binds,
     ).toHaveLength(1);
     expect(run({ binds: ['/srv/a:/a'] }, { systemdVersion: 252 }).state.binds).toHaveLength(1);
   });
@@ -223,6 +223,24 @@ describe('createFlagsToState: --pod and own interfaces', () => {
   it('--pod with --private-network or --hardened is fine (the pod netns replaces it)', () => {
     expect(run({ pod: 'p1', privateNetwork: true }).state).toMatchObject({ pod: 'p1', privateNetwork: true });
     expect(run({ pod: 'p1', hardened: true, fs: 'deb' }).state).toMatchObject({ pod: 'p1', userns: true });
+  });
+});
+
+describe('createFlagsToState: user namespace on a host clone (systemd < 255)', () => {
+  it.each([
+    [{ userns: true }, '--userns'],
+    [{ hardened: true }, '--hardened'],
+    [{ strict: true }, '--strict'],
+    [{ hardened: true, userns: true }, '--hardened'],
+  ] as [CreateFlagsInput, string][])('%j on a host clone at 252 is refused at validation, on flag %s', (flags, flag) => {
+    expect(flagOf(flags, { systemdVersion: 252 })).toBe(flag);
+    expect(() => run(flags, { systemdVersion: 252 })).toThrow(/on a host clone needs systemd 255 or later \(this host has 252\)/);
+    // fine with an imported rootfs, or on 255
+    expect(run({ ...flags, fs: 'deb' }, { systemdVersion: 252 }).state.userns).toBe(true);
+    expect(run(flags, { systemdVersion: 255 }).state.userns).toBe(true);
+  });
+  it('no user namespace on a host clone at 252 is fine', () => {
+    expect(run({ noNewPrivileges: true }, { systemdVersion: 252 }).state.userns).toBe(false);
   });
 });
 

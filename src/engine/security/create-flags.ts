@@ -44,7 +44,8 @@ export const USERNS_HOST_CLONE_MIN_SYSTEMD = 255;
 
 /**
  * Why a user namespace cannot be used for this container on this host, or
- * undefined when it can. Pure; createContainer enforces it before writing.
+ * undefined when it can. Pure; createFlagsToState refuses it at validation,
+ * createContainer again before writing.
  */
 export function usernsHostCloneProblem(
   s: Pick<ContainerState, 'rootfs' | 'userns'>,
@@ -231,6 +232,10 @@ export function createFlagsToState(
     ),
   );
   if (sec.forcePrivateNetwork) privateNetwork = true;
+  const usernsProblem = usernsHostCloneProblem({ rootfs, userns: sec.userns }, hostFacts.systemdVersion);
+  if (usernsProblem) {
+    throw new CreateFlagError(flags.strict ? '--strict' : flags.hardened ? '--hardened' : '--userns', usernsProblem);
+  }
   notes.push(...sec.notes);
 
   const usernsNested =
