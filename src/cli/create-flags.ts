@@ -149,11 +149,14 @@ export function collectCreateFlags(o: Record<string, unknown>): CliCreateFlags {
 }
 
 /** `-t/--timeout S` -> seconds (positive integer) or undefined. */
+/** One year: larger values end up in the shared template as TimeoutStartSec=1e+23s. */
+export const MAX_TIMEOUT_SEC = 365 * 24 * 3600;
+
 export function parseTimeout(v: unknown): number | undefined {
   if (v === undefined) return undefined;
   const t = String(v);
-  if (!/^\d+$/.test(t) || Number(t) <= 0) {
-    throw new SdmeError(`invalid --timeout '${t}': expected a positive number of seconds`);
+  if (!/^\d+$/.test(t) || Number(t) <= 0 || Number(t) > MAX_TIMEOUT_SEC) {
+    throw new SdmeError(`invalid --timeout '${t}': expected a positive number of seconds (at most ${MAX_TIMEOUT_SEC})`);
   }
   return Number(t);
 }

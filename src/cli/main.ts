@@ -46,7 +46,7 @@ export function buildProgram(signal: AbortSignal): { program: Command; app: CliA
       const path = commandPath(action);
       if ([...NO_ROOT].some((p) => path === p || path.startsWith(`${p} `))) return;
       if (getuid() !== 0) {
-        process.stderr.write('sdme must be run as root\n');
+        process.stderr.write('Error: sdme must be run as root\n');
         process.exit(1);
       }
     });
