@@ -29,10 +29,13 @@ export async function removeContainer(ctx: Ctx, name: string, opts: RemoveOption
     throw new SdmeError(`container '${showName(name)}' does not exist`);
   }
   const held = lock(L, 'containers', name, 'exclusive');
+  let removed = false;
   try {
     await withSystemd(opts.client, (client) => removeLocked(ctx, client, name));
+    removed = true;
   } finally {
-    held.release();
+    // a removed container leaves no lock file behind
+    held.release({ unlinkIfOwner: removed });
   }
 }
 
