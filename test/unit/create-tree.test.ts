@@ -1,10 +1,12 @@
 import { lstat, mkdir, mkdtemp, readFile, readlink, readdir, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/engine/catalogue/config.js';
 import { emptyState, readState } from '../../src/engine/catalogue/container-state.js';
 import { layout } from '../../src/engine/catalogue/paths.js';
+import { lockTestHooks } from '../../src/engine/catalogue/locks.js';
 import { createContainer } from '../../src/engine/containers/create.js';
 import type { Ctx } from '../../src/engine/context.js';
 import { lgetxattr } from '../../src/native/libc.js';
@@ -113,12 +115,50 @@ describe('createContainer (real files in a temp datadir)', () => {
     await expect(lstat(ctx.layout.containerDir('c1'))).rejects.toThrow();
   });
 
-  it('a failure while building removes the claimed state file and the dir', async () => {
+  it('a failure while building removes the claimed state file, the dir and the lock file', async () => {
     // an invalid masked service fails mid-build
     const spec = { ...emptyState('c2'), maskedServices: ['../evil'] };
     await expect(createContainer(ctx, spec, opts())).rejects.toThrow("invalid masked service '../evil'");
     await expect(lstat(ctx.layout.stateFile('c2'))).rejects.toThrow();
     await expect(lstat(ctx.layout.containerDir('c2'))).rejects.toThrow();
+    await expect(lstat(ctx.layout.lockFile('containers', 'c2'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('missing rootfs leaves no lock file (containers/ or fs/)', async () => {
+    await expect(createContainer(ctx, { ...emptyState('c3'), rootfs: 'nope' }, opts())).rejects.toThrow(
+      "root filesystem 'nope' not found",
+    );
+    await expect(lstat(ctx.layout.lockFile('fs', 'nope'))).rejects.toThrow(/ENOENT/);
+    await expect(lstat(ctx.layout.lockFile('containers', 'c3'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('rootfs removed between the check and the shared lock: not found, no lock files left', async () => {
+    const L = ctx.layout;
+    await mkdir(join(L.fsPath('gone'), 'etc'), { recursive: true });
+    // lock() #1 is containers/c4 (rootfs still there), #2 is fs/gone: remove it in between
+    let calls = 0;
+    lockTestHooks.afterOpen = () => {
+      if (++calls === 2) rmSync(L.fsPath('gone'), { recursive: true });
+    };
+    try {
+      await expect(createContainer(ctx, { ...emptyState('c4'), rootfs: 'gone' }, opts())).rejects.toThrow(
+        "root filesystem 'gone' not found",
+      );
+    } finally {
+      lockTestHooks.afterOpen = undefined;
+    }
+    expect(calls).toBe(3); // #3: removeLockFile re-locking fs/gone exclusively to unlink it
+    await expect(lstat(L.lockFile('fs', 'gone'))).rejects.toThrow(/ENOENT/);
+    await expect(lstat(L.lockFile('containers', 'c4'))).rejects.toThrow(/ENOENT/);
+    await expect(lstat(L.stateFile('c4'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('a refused duplicate keeps the existing container and its lock file', async () => {
+    await createContainer(ctx, emptyState('dup'), opts());
+    await expect(lstat(ctx.layout.lockFile('containers', 'dup'))).resolves.toBeTruthy();
+    await expect(createContainer(ctx, emptyState('dup'), opts())).rejects.toThrow("container 'dup' already exists");
+    await expect(lstat(ctx.layout.lockFile('containers', 'dup'))).resolves.toBeTruthy();
+    expect((await readState(ctx.layout, 'dup')).name).toBe('dup');
   });
 
   it('10 concurrent creates of one name: exactly one wins', async () => {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { lsetxattr } from '../../native/libc.js';
 import { run } from '../../native/run.js';
 import { claimStateFile, nameTakenOnDisk, removeStateFile, writeState } from '../catalogue/container-state.js';
-import { lock, type Lock } from '../catalogue/locks.js';
+import { ensureDataDir } from '../catalogue/datadir.js';
+import { lock, removeLockFile, type Lock } from '../catalogue/locks.js';
 import { generateName, validateName } from '../catalogue/names.js';
 import { parseKV } from '../catalogue/kv.js';
 import { safeRemoveDir } from '../catalogue/safe-remove.js';
@@ -84,6 +85,7 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
     throw e;
   }
   let fsLock: Lock | undefined;
+  let created = false;
   try {
     await removeStaleClaim(ctx, name);
     if (await nameTakenOnDisk(L, name)) throw new SdmeError(`container '${name}' already exists`);
@@ -91,10 +93,16 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
     assertNoIfnameClash({ ...spec, name }, await ifaceOwners(ctx));
     if (spec.rootfs !== '') {
       validateName(spec.rootfs, 'rootfs');
-      if (!(await isDir(L.fsPath(spec.rootfs)))) {
-        throw new SdmeError(`root filesystem '${spec.rootfs}' not found (see 'sdme fs ls')`);
-      }
+      // checked before locking so a missing rootfs gets no lock file
+      if (!(await isDir(L.fsPath(spec.rootfs)))) throw rootfsNotFound(spec.rootfs);
       fsLock = lock(L, 'fs', spec.rootfs, 'shared');
+      if (!(await isDir(L.fsPath(spec.rootfs)))) {
+        // removed between the check and the lock (fs rm unlinks its lock file): drop ours
+        fsLock.release();
+        fsLock = undefined;
+        removeLockFile(L, 'fs', spec.rootfs);
+        throw rootfsNotFound(spec.rootfs);
+      }
     }
     checkInterrupt(ctx.signal);
     // everything is checked: from here on the create writes (and rolls back on failure)
@@ -102,6 +110,7 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
     if (hasInterface(spec) && !(await unitActiveOnHost(NETWORKD))) {
       ctx.note(`warning: ${NETWORKD} is not active on the host; container interfaces will get no DHCP service`);
     }
+    await ensureDataDir(L, ['state', 'containers']);
     // the atomic name claim: exactly one concurrent create wins
     await claimStateFile(L, name).catch((e: unknown) => {
       throw asCreateError(name, e);
@@ -115,10 +124,12 @@ export async function createContainer(ctx: Ctx, spec: ContainerState, opts: Crea
       await cleanupFailedCreate(ctx, name);
       throw asCreateError(name, e);
     }
+    created = true;
     return name;
   } finally {
     fsLock?.release();
-    nameLock.release();
+    // a failed create leaves no lock file, unless the name belongs to an existing container
+    nameLock.release({ unlinkIfOwner: !created && !(await containerOnDisk(ctx, name)) });
   }
 }
 
@@ -142,10 +153,17 @@ export async function preflightCreate(
   if (spec.networkBridge !== undefined) assertBridgeExists(spec.networkBridge, opts.sysClassNet);
   if (spec.rootfs !== '') {
     validateName(spec.rootfs, 'rootfs');
-    if (!(await isDir(ctx.layout.fsPath(spec.rootfs)))) {
-      throw new SdmeError(`root filesystem '${spec.rootfs}' not found (see 'sdme fs ls')`);
-    }
+    if (!(await isDir(ctx.layout.fsPath(spec.rootfs)))) throw rootfsNotFound(spec.rootfs);
   }
+}
+
+function rootfsNotFound(rootfs: string): SdmeError {
+  return new SdmeError(`root filesystem '${rootfs}' not found (see 'sdme fs ls')`);
+}
+
+/** State file or container dir present (an sdme container, possibly half-created by someone else). */
+async function containerOnDisk(ctx: Ctx, name: string): Promise<boolean> {
+  return (await exists(ctx.layout.stateFile(name))) || (await exists(ctx.layout.containerDir(name)));
 }
 
 /**
@@ -192,8 +210,6 @@ export async function cleanupFailedCreate(ctx: Ctx, name: string): Promise<void>
 async function buildTree(ctx: Ctx, s: ContainerState, opts: CreateOptions): Promise<void> {
   const L = ctx.layout;
   const name = s.name;
-  await mkdir(L.containersDir, { recursive: true, mode: 0o700 });
-  await chmod(L.containersDir, 0o700);
   await mkdir(L.containerDir(name), { mode: 0o700 });
   const upper = L.upper(name);
   await mkdir(upper, { mode: 0o755 });
