@@ -18,6 +18,9 @@ import {
   writePodState,
 } from '../../src/engine/network/pod-state.js';
 import { createPod, ensurePodRuntime, listPods, removePod } from '../../src/engine/network/pods.js';
+import { attachPodNet, detachPodNet } from '../../src/engine/network/pod-net.js';
+import { lockExistingPod } from '../../src/engine/network/pod-state.js';
+import { lockTestHooks } from '../../src/engine/catalogue/locks.js';
 import { tmpCtx } from './helpers/rootfs-ctx.js';
 
 describe('pod state keys (layout-and-state §3.2)', () => {
@@ -76,6 +79,46 @@ describe('pods on a temp datadir', () => {
   });
 });
 
+describe('pod lock files (temp datadir)', () => {
+  it('commands on a missing pod fail with not found and create no lock file', async () => {
+    const ctx = tmpCtx('sdme-pods-lk-');
+    const lockFile = ctx.layout.lockFile('pods', 'ghost');
+    await expect(attachPodNet(ctx, 'ghost', 'veth')).rejects.toThrow("pod 'ghost' not found");
+    await expect(detachPodNet(ctx, 'ghost')).rejects.toThrow("pod 'ghost' not found");
+    await expect(ensurePodRuntime(ctx, 'ghost')).rejects.toThrow("pod 'ghost' not found");
+    await expect(removePod(ctx, 'ghost')).rejects.toThrow("pod 'ghost' not found");
+    expect(() => statSync(lockFile)).toThrow(/ENOENT/);
+    rmSync(ctx.layout.datadir, { recursive: true, force: true });
+  });
+
+  it('a pod removed while its lock is taken: not found, and our lock file is unlinked', async () => {
+    const ctx = tmpCtx('sdme-pods-lk-');
+    mkdirSync(ctx.layout.podDir('p1'), { recursive: true });
+    await writePodState(ctx, { name: 'p1', created: 1, netDns: [], netSearch: [], extra: {} });
+    lockTestHooks.afterOpen = () => rmSync(ctx.layout.podDir('p1'), { recursive: true });
+    try {
+      await expect(lockExistingPod(ctx, 'p1')).rejects.toThrow("pod 'p1' not found");
+    } finally {
+      lockTestHooks.afterOpen = undefined;
+    }
+    expect(() => statSync(ctx.layout.lockFile('pods', 'p1'))).toThrow(/ENOENT/);
+    // an existing pod keeps its lock file after a plain release
+    mkdirSync(ctx.layout.podDir('p2'), { recursive: true });
+    await writePodState(ctx, { name: 'p2', created: 1, netDns: [], netSearch: [], extra: {} });
+    (await lockExistingPod(ctx, 'p2')).release();
+    expect(statSync(ctx.layout.lockFile('pods', 'p2')).isFile()).toBe(true);
+    rmSync(ctx.layout.datadir, { recursive: true, force: true });
+  });
+
+  it('a pod new that fails before the pod exists leaves no lock file; pods/ is made 0700', async () => {
+    const ctx = tmpCtx('sdme-pods-lk-');
+    writeFileSync(ctx.layout.podsDir, 'not a dir');
+    await expect(createPod(ctx, 'p3')).rejects.toThrow(/cannot create .*pods: it exists and is not a directory/);
+    expect(() => statSync(ctx.layout.lockFile('pods', 'p3'))).toThrow(/ENOENT/);
+    rmSync(ctx.layout.datadir, { recursive: true, force: true });
+  });
+});
+
 // Real network namespaces under a temp runtime dir (needs root; never touches the host's interfaces).
 const root = process.getuid?.() === 0;
 describe.skipIf(!root)('pod netns lifecycle (real namespaces in a temp runtime dir)', () => {
@@ -112,6 +155,9 @@ describe.skipIf(!root)('pod netns lifecycle (real namespaces in a temp runtime d
     // a distinct namespace from ours
     expect(netnsInode(file)).not.toBe(Number(/\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/net'))![1]));
     await expect(createPod(ctx, 'pa')).rejects.toThrow("pod 'pa' already exists");
+    // the refused duplicate does not unlink the existing pod's lock file
+    expect(statSync(ctx.layout.lockFile('pods', 'pa')).isFile()).toBe(true);
+    expect((statSync(ctx.layout.podsDir).mode & 0o777).toString(8)).toBe('700');
     const [info] = await listPods(ctx);
     expect(info).toMatchObject({ name: 'pa', active: true, net_mode: null, containers: [] });
   });
@@ -132,7 +178,9 @@ describe.skipIf(!root)('pod netns lifecycle (real namespaces in a temp runtime d
 
   it('rm without members unmounts and removes everything', async () => {
     await createPod(ctx, 'pb');
+    expect(statSync(ctx.layout.lockFile('pods', 'pb')).isFile()).toBe(true);
     await removePod(ctx, 'pb');
+    expect(() => statSync(ctx.layout.lockFile('pods', 'pb'))).toThrow(/ENOENT/);
     expect(isNsfsMount(podNetnsFile('pb'))).toBe(false);
     expect(() => statSync(join(runDir, 'pb'))).toThrow();
     expect(await listPodNames(ctx)).toEqual(['pa']);

@@ -21,7 +21,7 @@ import { containerIfaceOwners, podHostIfaceName, type IfaceOwner } from './ifnam
 import {
   isGeneratedResolvConf,
   listPodNames,
-  lockPod,
+  lockExistingPod,
   podMembers,
   podNetnsFile,
   podRuntime,
@@ -281,7 +281,7 @@ export async function removeIdleBridge(ip: string, bridge: string): Promise<void
 }
 
 export async function attachPodNet(ctx: Ctx, pod: string, mode: PodNetMode, zone?: string): Promise<PodState> {
-  const held = await lockPod(ctx, pod);
+  const held = await lockExistingPod(ctx, pod);
   try {
     return await attachLocked(ctx, await readPodState(ctx, pod), mode, zone);
   } finally {
@@ -290,7 +290,7 @@ export async function attachPodNet(ctx: Ctx, pod: string, mode: PodNetMode, zone
 }
 
 export async function detachPodNet(ctx: Ctx, pod: string): Promise<PodState> {
-  const held = await lockPod(ctx, pod);
+  const held = await lockExistingPod(ctx, pod);
   try {
     return await detachLocked(ctx, await readPodState(ctx, pod));
   } finally {

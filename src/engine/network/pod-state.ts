@@ -165,8 +165,25 @@ export function isGeneratedResolvConf(text: string): boolean {
 }
 
 /**
+ * Exclusive `pods/NAME` lock on an existing pod: `pod 'X' not found` is
+ * thrown before locking (a missing pod gets no lock file) and again if the
+ * pod was removed while we waited (our lock file is then unlinked).
+ */
+export async function lockExistingPod(ctx: Pick<Ctx, 'layout'>, name: string, waitMs = 0): Promise<Lock> {
+  const notFound = () => new SdmeError(`pod '${showName(name)}' not found`);
+  if (!(await podExists(ctx, name))) throw notFound();
+  const held = await lockPod(ctx, name, waitMs);
+  if (!(await podExists(ctx, name))) {
+    held.release({ unlinkIfOwner: true });
+    throw notFound();
+  }
+  return held;
+}
+
+/**
  * Exclusive `pods/NAME` lock, retried for up to waitMs (members starting
- * together all pass through ensurePodRuntime).
+ * together all pass through ensurePodRuntime). Callers for an existing pod
+ * use lockExistingPod.
  */
 export async function lockPod(ctx: Pick<Ctx, 'layout'>, name: string, waitMs = 0): Promise<Lock> {
   const until = Date.now() + waitMs;

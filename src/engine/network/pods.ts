@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createNetns, ensureSharedMountDir, findNetnsTools, isNsfsMount, removeNetns } from '../../native/netns.js';
 import { mountsUnder } from '../../native/mountinfo.js';
 import { run, which } from '../../native/run.js';
+import { ensureDataDir } from '../catalogue/datadir.js';
 import { validateName } from '../catalogue/names.js';
 import type { Ctx } from '../context.js';
 import { SdmeError, checkInterrupt } from '../errors.js';
@@ -16,6 +17,7 @@ import type { ContainerState } from '../types.js';
 import { applyResolvConf, attachLocked, hostLinkExists, podAddresses, podNetUnit, removeIdleBridge } from './pod-net.js';
 import {
   listPodNames,
+  lockExistingPod,
   lockPod,
   membersByPod,
   podExists,
@@ -66,7 +68,7 @@ export async function createPod(ctx: Ctx, name: string, opts: NewPodOptions = {}
   const held = await lockPod(ctx, name);
   try {
     const dir = ctx.layout.podDir(name);
-    await mkdir(ctx.layout.podsDir, { recursive: true, mode: 0o700 });
+    await ensureDataDir(ctx.layout, ['pods']);
     try {
       await mkdir(dir, { mode: 0o700 });
     } catch (e) {
@@ -95,7 +97,8 @@ export async function createPod(ctx: Ctx, name: string, opts: NewPodOptions = {}
       }
     }
   } finally {
-    held.release();
+    // a create that failed before the pod existed leaves no lock file
+    held.release({ unlinkIfOwner: !(await podExists(ctx, name)) });
   }
 }
 
@@ -111,7 +114,7 @@ export async function ensurePodRuntime(ctx: Ctx, name: string): Promise<PodState
   if (live && !needsNet) return state;
   if (live && needsNet && (await hostLinkExists(tools().ip, state.netHostIface!))) return state;
 
-  const held = await lockPod(ctx, name, ENSURE_LOCK_WAIT_MS);
+  const held = await lockExistingPod(ctx, name, ENSURE_LOCK_WAIT_MS);
   try {
     state = await readPodState(ctx, name);
     if (!isNsfsMount(podNetnsFile(name))) {
@@ -178,7 +181,8 @@ export async function removePod(ctx: Ctx, name: string, opts: RemovePodOptions =
       ctx.note(`warning: could not remove container '${m.name}': ${(e as Error).message}`);
     }
   }
-  const held = await lockPod(ctx, name);
+  const held = await lockExistingPod(ctx, name);
+  let removed = false;
   try {
     if (state.netMode !== undefined) {
       const systemctl = which('systemctl');
@@ -193,8 +197,10 @@ export async function removePod(ctx: Ctx, name: string, opts: RemovePodOptions =
     if (left.length > 0) throw new SdmeError(`pod '${name}': ${left.join(', ')} is still mounted; not removing ${rdir}`);
     await rm(rdir, { recursive: true, force: true });
     await rm(ctx.layout.podDir(name), { recursive: true, force: true });
+    removed = true;
   } finally {
-    held.release();
+    // a removed pod leaves no lock file behind
+    held.release({ unlinkIfOwner: removed });
   }
   await rmdir(podRuntime.dir).catch(() => undefined);
 }
