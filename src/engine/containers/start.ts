@@ -24,7 +24,7 @@ import { assertIdmappableBinds, inspectBindHosts } from '../security/bind-hosts.
 import { waitForBoot } from '../systemd/bootwait.js';
 import type { SystemdClient } from '../systemd/dbus.js';
 import { renderLimitsDropin, renderNspawnDropin, renderTemplate } from '../systemd/units.js';
-import type { ContainerState } from '../types.js';
+import type { ContainerState, ProgressFn } from '../types.js';
 import { ensureExists, exists, removeIfExists, rmdirIfEmpty, withSystemd, writeIfChanged } from './common.js';
 import { hostSubmounts } from './submounts.js';
 
@@ -34,6 +34,33 @@ export interface StartOptions {
   client?: SystemdClient;
   /** /sys/class/net to look bridges up in (tests) */
   sysClassNet?: string;
+  /** phase events: unit files, StartUnit, registration, systemd inside (CLI -v, TUI) */
+  onProgress?: ProgressFn;
+}
+
+/** The phase messages of a start, in order. */
+export const startPhase = {
+  units: 'writing unit files',
+  startUnit: (name: string) => `starting ${unitName(name)}`,
+  registered: (name: string) => `machine '${name}' registered`,
+  systemdInside: (name: string) => `waiting for systemd inside '${name}'`,
+};
+
+/**
+ * waitForBoot's progress seen from start: its first phase (waiting for
+ * machined registration) passes through; its second one (the container's bus)
+ * means the machine is registered, reported as two start phases.
+ */
+export function bootProgress(name: string, onProgress: ProgressFn): ProgressFn {
+  let phases = 0;
+  return (ev) => {
+    if (ev.kind === 'phase' && ++phases === 2) {
+      onProgress({ kind: 'phase', message: startPhase.registered(name) });
+      onProgress({ kind: 'phase', message: startPhase.systemdInside(name) });
+      return;
+    }
+    onProgress(ev);
+  };
 }
 
 /** Write the shared template if its text changed. Returns true when written (caller reloads). */
@@ -159,6 +186,8 @@ async function startLocked(ctx: Ctx, name: string, client: SystemdClient, opts: 
   // a bridge removed since create: nspawn would only fail at boot, after the unit started
   if (state.networkBridge !== undefined) assertBridgeExists(state.networkBridge, opts.sysClassNet);
 
+  const phase = (message: string) => opts.onProgress?.({ kind: 'phase', message });
+  phase(startPhase.units);
   const version = await client.version();
   let reload = await writeTemplate(ctx, version, bootTimeout);
   await chmod(L.upper(name), 0o755);
@@ -173,6 +202,7 @@ async function startLocked(ctx: Ctx, name: string, client: SystemdClient, opts: 
   checkInterrupt(ctx.signal);
 
   let job;
+  phase(startPhase.startUnit(name));
   try {
     job = await client.startUnit(unit, { timeoutMs: budgetMs, signal: ctx.signal });
   } catch (e) {
@@ -184,7 +214,8 @@ async function startLocked(ctx: Ctx, name: string, client: SystemdClient, opts: 
 
   if (job.result === 'done' || job.result === 'timeout') {
     const left = Math.max(budgetMs - (Date.now() - t0), 1000);
-    const outcome = await waitForBoot(client, name, { timeoutMs: left, signal: ctx.signal });
+    const onProgress = opts.onProgress && bootProgress(name, opts.onProgress);
+    const outcome = await waitForBoot(client, name, { timeoutMs: left, signal: ctx.signal, onProgress });
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
       throw new SdmeError(
