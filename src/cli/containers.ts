@@ -22,6 +22,7 @@ import { startContainer } from '../engine/containers/start.js';
 import { stopContainer, type StopMode } from '../engine/containers/stop.js';
 import { SdmeError } from '../engine/errors.js';
 import { formatIsolationTable, inspectContainer } from '../engine/security/inspect.js';
+import { inspectBindHosts } from '../engine/security/bind-hosts.js';
 import { createFlagsToState, type CreateHostFacts } from '../engine/security/create-flags.js';
 import { SystemdClient } from '../engine/systemd/dbus.js';
 import type { ContainerState, ContainerStatus } from '../engine/types.js';
@@ -95,6 +96,8 @@ async function flagsToState(ctx: Ctx, client: SystemdClient, flags: CliCreateFla
   if (r.disk !== undefined) ctx.note('warning: --disk only applies to btrfs storage; ignored for overlay');
   if (r.usernsNested > 0) throw new SdmeError('--userns-nested is not supported yet');
   if (r.ociEnv.length > 0) throw new SdmeError('--oci-env is not supported yet (no OCI app support in create)');
+  // missing bind sources are refused before `creating 'N'` is printed (create checks again)
+  await inspectBindHosts(r.state.binds);
   return r.state;
 }
 

@@ -102,3 +102,18 @@ describe('command parsing with fake engine calls', () => {
     expect(calls).toEqual([]);
   });
 });
+
+describe('execFailureNote', () => {
+  it.each([
+    [203, undefined, "error: cannot execute '/no/cmd' in 'web': not found or not executable (exit status 203/EXEC)"],
+    [217, 'bob', "error: cannot run as user 'bob' in 'web': no such user in the container (exit status 217/USER)"],
+    [217, undefined, undefined],
+    [0, 'bob', undefined],
+    [1, undefined, undefined],
+  ])('exit %i (user %s)', async (code, uid, want) => {
+    const { execFailureNote } = await vi.importActual<typeof import('../../src/engine/containers/exec.js')>(
+      '../../src/engine/containers/exec.js',
+    );
+    expect(execFailureNote(code, 'web', ['/no/cmd', 'x'], uid)).toBe(want);
+  });
+});

@@ -70,7 +70,24 @@ export async function execInContainer(ctx: Ctx, name: string, cmd: readonly stri
   const u = resolveUser(ctx, state, opts.user);
   if (u.note && ctx.verbose) ctx.note(u.note);
   const r = await run('systemd-run', execArgv(name, cmd, u.uid), { inherit: true, timeoutMs: 0 });
-  return childCode(r);
+  const code = childCode(r);
+  const why = execFailureNote(code, name, cmd, u.uid);
+  if (why) ctx.note(why);
+  return code;
+}
+
+/**
+ * systemd-run --quiet says nothing when the service manager inside could not
+ * start the command: explain its exit statuses 203/EXEC and 217/USER.
+ */
+export function execFailureNote(code: number, name: string, cmd: readonly string[], uid?: string): string | undefined {
+  if (code === 203) {
+    return `error: cannot execute '${cmd[0] ?? ''}' in '${name}': not found or not executable (exit status 203/EXEC)`;
+  }
+  if (code === 217 && uid !== undefined) {
+    return `error: cannot run as user '${uid}' in '${name}': no such user in the container (exit status 217/USER)`;
+  }
+  return undefined;
 }
 
 function childCode(r: { exitCode: number; signal?: string }): number {
@@ -98,7 +115,10 @@ export async function joinContainer(ctx: Ctx, name: string, cmd: readonly string
   if (u.note) ctx.note(u.note);
   // a command with stdout not a TTY: pipes, like exec
   if (cmd.length > 0 && !process.stdout.isTTY) {
-    return childCode(await run('systemd-run', execArgv(name, cmd, u.uid), { inherit: true, timeoutMs: 0 }));
+    const code = childCode(await run('systemd-run', execArgv(name, cmd, u.uid), { inherit: true, timeoutMs: 0 }));
+    const why = execFailureNote(code, name, cmd, u.uid);
+    if (why) ctx.note(why);
+    return code;
   }
   const args = ['shell'];
   if (u.uid !== undefined) args.push('--uid', u.uid);
