@@ -28,6 +28,7 @@ export function createArgs(f: CreateFlags, started = false): string[] {
   if (f.rootfs) a.push('-r', f.rootfs);
   if (f.network === 'private') a.push('--private-network');
   else if (f.network === 'veth') a.push('--network-veth');
+  else if (f.network === 'bridge') a.push('--network-bridge', f.bridge ?? '');
   else if (f.network === 'zone') a.push('--network-zone', f.zone ?? '');
   else if (f.network === 'pod') a.push('--pod', f.pod ?? '');
   if (f.preset === 'hardened') a.push('--hardened');
@@ -84,6 +85,7 @@ export function fieldForFlag(flag: string): CreateField {
     '--cpus': 'cpus',
     '--cpu-weight': 'cpuWeight',
     '--network-zone': 'zone',
+    '--network-bridge': 'bridge',
     '--pod': 'pod',
     '--capability': 'addCaps',
     '--drop-capability': 'dropCaps',
@@ -91,6 +93,7 @@ export function fieldForFlag(flag: string): CreateField {
     '--env': 'envs',
     '--hardened': 'preset',
     '--strict': 'preset',
+    '--userns': 'userns',
   };
   return map[flag] ?? 'general';
 }

@@ -57,6 +57,9 @@ export const DEMO_ODD_MESSAGES = [
   'bell\x07 nul\x00 back\bspace',
 ];
 
+/** bridges the demo host has (--network-bridge) */
+const DEMO_BRIDGES = ['br0'];
+
 function info(name: string, over: Partial<ContainerInfo> & { net?: Partial<ContainerInfo['network']> } = {}): ContainerInfo {
   const { net, ...rest } = over;
   return {
@@ -260,7 +263,7 @@ export class DemoPort implements EnginePort {
     const extra: FieldError[] = [];
     if (f.name && this.cts.has(f.name)) extra.push({ field: 'name', message: `container '${f.name}' already exists` });
     if (f.rootfs && !this.rootfs.some((r) => r.name === f.rootfs)) extra.push({ field: 'rootfs', message: `rootfs '${f.rootfs}' not found` });
-    const v = validateWizardFlags(f, DEMO_CONFIG, { systemdVersion: 252, pods: this.pods.map((p) => p.name) }, extra);
+    const v = validateWizardFlags(f, DEMO_CONFIG, { systemdVersion: 252, pods: this.pods.map((p) => p.name), bridgeExists: (b) => DEMO_BRIDGES.includes(b) }, extra);
     return { errors: v.errors, isolation: v.isolation, state: v.resolution?.state ?? null };
   }
 
@@ -293,6 +296,7 @@ export class DemoPort implements EnginePort {
       net: {
         private_network: st.privateNetwork,
         network_veth: st.networkVeth,
+        network_bridge: st.networkBridge ?? null,
         network_zone: st.networkZone ?? null,
         pod: st.pod ?? null,
       },
@@ -312,9 +316,10 @@ export class DemoPort implements EnginePort {
     const c = this.ct(name);
     const n = c.info.network;
     const f: CreateFlags = { ...c.flags, name: '' };
-    f.network = n.pod ? 'pod' : n.network_zone ? 'zone' : n.network_veth ? 'veth' : n.private_network ? 'private' : 'host';
+    f.network = n.pod ? 'pod' : n.network_zone ? 'zone' : n.network_bridge ? 'bridge' : n.network_veth ? 'veth' : n.private_network ? 'private' : 'host';
     if (n.pod) f.pod = n.pod;
     if (n.network_zone) f.zone = n.network_zone;
+    if (n.network_bridge) f.bridge = n.network_bridge;
     if (c.info.userns && f.preset === 'none') f.userns = true;
     const st = this.resolve(f).state;
     return st ? isolationSummary(isolationFromState(st)) : { items: [], notes: ['flags no longer valid'] };

@@ -74,7 +74,7 @@ export type WatchEvent =
   /** something unknown changed: re-list everything */
   | { kind: 'resync' };
 
-export type NetworkMode = 'host' | 'private' | 'veth' | 'zone' | 'pod';
+export type NetworkMode = 'host' | 'private' | 'veth' | 'bridge' | 'zone' | 'pod';
 export type SecurityPreset = 'none' | 'hardened' | 'strict';
 
 /** The quick-create wizard's view of `sdme create` flags. */
@@ -84,6 +84,8 @@ export interface CreateFlags {
   rootfs: string;
   network: NetworkMode;
   zone?: string;
+  /** host bridge for network 'bridge' (--network-bridge) */
+  bridge?: string;
   pod?: string;
   preset: SecurityPreset;
   /** overrides on top of the preset */

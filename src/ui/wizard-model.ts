@@ -18,13 +18,14 @@ export interface FieldDef {
   options?: (ctx: WizCtx) => { value: string; label: string }[];
 }
 
-const NETS: NetworkMode[] = ['host', 'private', 'veth', 'zone', 'pod'];
+const NETS: NetworkMode[] = ['host', 'private', 'veth', 'bridge', 'zone', 'pod'];
 const PRESETS: SecurityPreset[] = ['none', 'hardened', 'strict'];
 
 export const FIELDS: FieldDef[] = [
   { id: 'name', label: 'Name', kind: 'text' },
   { id: 'rootfs', label: 'Root fs', kind: 'choice', options: (c) => [{ value: '', label: 'host (clone /)' }, ...c.rootfs.map((r) => ({ value: r, label: r }))] },
   { id: 'network', label: 'Network', kind: 'choice', options: () => NETS.map((n) => ({ value: n, label: n })) },
+  { id: 'bridge', label: 'Bridge', kind: 'text', visible: (f) => f.network === 'bridge' },
   { id: 'zone', label: 'Zone', kind: 'text', visible: (f) => f.network === 'zone' },
   { id: 'pod', label: 'Pod', kind: 'choice', visible: (f) => f.network === 'pod', options: (c) => c.pods.map((p) => ({ value: p, label: p })) },
   { id: 'preset', label: 'Security', kind: 'choice', options: () => PRESETS.map((p) => ({ value: p, label: p })) },
@@ -73,7 +74,7 @@ export function fieldValue(w: WizardState, d: FieldDef, ctx: WizCtx): string {
 
 function setFlag(w: WizardState, id: string, v: unknown): WizardState {
   const flags = { ...w.flags, [id]: v } as CreateFlags;
-  if (v === '' && (id === 'memory' || id === 'cpus' || id === 'cpuWeight' || id === 'zone')) delete (flags as unknown as Record<string, unknown>)[id];
+  if (v === '' && (id === 'memory' || id === 'cpus' || id === 'cpuWeight' || id === 'zone' || id === 'bridge')) delete (flags as unknown as Record<string, unknown>)[id];
   return { ...w, flags };
 }
 

@@ -59,12 +59,24 @@ describe('wizard -> argv -> CLI parser -> createFlagsToState', () => {
     [{ name: 'Bad_Name' }, 'name', /invalid container name/],
     [{ preset: 'hardened' as const }, 'preset', /on a host clone needs systemd 255 or later \(this host has 252\)/],
     [{ preset: 'strict' as const }, 'preset', /on a host clone needs systemd 255 or later/],
+    [{ userns: true }, 'userns', /--userns\/--hardened\/--strict\) on a host clone needs systemd 255/],
+    [{ network: 'bridge' as const, bridge: '' }, 'bridge', /bridge/],
   ])('%j is refused on field %s', (over, field, msg) => {
     const v = validateWizardFlags(wf(over), config, facts);
     expect(v.isolation).toBeNull();
     expect(v.errors).toHaveLength(1);
     expect(v.errors[0]!.field).toBe(field);
     expect(v.errors[0]!.message).toMatch(msg);
+  });
+
+  it('--network-bridge: a bridge the host lacks is refused on the bridge field, an existing one resolves', () => {
+    const hostFacts = { ...facts, bridgeExists: (b: string) => b === 'br0' };
+    const bad = validateWizardFlags(wf({ network: 'bridge', bridge: 'br9' }), config, hostFacts);
+    expect(bad.errors).toEqual([{ field: 'bridge', message: "bridge 'br9' does not exist on this host" }]);
+    expect(createArgs(wf({ network: 'bridge', bridge: 'br9' }))).toEqual(['create', '--name', 'box', '--network-bridge', 'br9']);
+    const ok = validateWizardFlags(wf({ network: 'bridge', bridge: 'br0' }), config, hostFacts);
+    expect(ok.errors).toEqual([]);
+    expect(ok.resolution!.state).toMatchObject({ networkBridge: 'br0', privateNetwork: true });
   });
 
   it('a systemd older than 252 is a general error', () => {

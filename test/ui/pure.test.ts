@@ -124,6 +124,16 @@ describe('wizard model', () => {
     expect(createCommandLine(w.flags)).toBe('sdme create --name we -r debian --pod shop');
     expect(wizardKey(w, 'escape', ctx).cancel).toBe(true);
   });
+  it('network bridge shows a Bridge field and previews --network-bridge', () => {
+    let w = { ...newWizard('br'), field: 'network' };
+    for (let i = 0; i < 3; i++) w = wizardKey(w, 'right', ctx).wiz;
+    expect(w.flags.network).toBe('bridge');
+    expect(visibleFields(w.flags).map((f) => f.id)).toContain('bridge');
+    w = wizardKey(w, 'down', ctx).wiz;
+    expect(w.field).toBe('bridge');
+    for (const ch of 'br0') w = wizardKey(w, ch, ctx).wiz;
+    expect(createCommandLine(w.flags)).toBe('sdme create --name br --network-bridge br0');
+  });
   it('list fields split on commas; quoting in the preview', () => {
     let w = { ...newWizard('x'), field: 'envs' };
     for (const ch of 'A=1,B=two words') w = wizardKey(w, ch === ' ' ? 'space' : ch, ctx).wiz;
