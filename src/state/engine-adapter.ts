@@ -4,8 +4,7 @@
  * unit-state poll (ListUnitsByPatterns) and a state-dir listing, diffed so
  * only changed containers are re-read.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { makeCtx, type Ctx } from '../engine/context.js';
 import { SdmeError } from '../engine/errors.js';
@@ -16,6 +15,7 @@ import { removeContainer } from '../engine/containers/rm.js';
 import { enableContainer, disableContainer } from '../engine/containers/enable.js';
 import { createContainer as engineCreate } from '../engine/containers/create.js';
 import { exists } from '../engine/containers/common.js';
+import { gatherCreateHostFacts } from '../engine/containers/host-facts.js';
 import { isValidName } from '../engine/catalogue/names.js';
 import type { CreateHostFacts } from '../engine/security/create-flags.js';
 import type { ContainerState, ProgressFn } from '../engine/types.js';
@@ -58,7 +58,10 @@ export class EngineAdapter implements EnginePort {
   /** container -> unit ActiveEnterTimestamp (ms) */
   private startedAt = new Map<string, number>();
 
-  constructor(private ctx: Ctx) {}
+  /** client: a test fake for the bus */
+  constructor(private ctx: Ctx, deps: { client?: SystemdClient } = {}) {
+    this.client = deps.client ?? null;
+  }
 
   private async sd(): Promise<SystemdClient> {
     if (this.client) return this.client;
@@ -150,29 +153,10 @@ export class EngineAdapter implements EnginePort {
     await disableContainer(this.ctx, name, { client: await this.sd() });
   }
 
-  /** Host facts createFlagsToState needs (same as the CLI's create gathers). */
+  /** Host facts createFlagsToState needs (the engine's gathering, shared with the CLI). */
   async hostFacts(f: CreateFlags): Promise<CreateHostFacts> {
-    const L = this.ctx.layout;
-    const pods: string[] = [];
-    for (const e of await readdir(L.podsDir, { withFileTypes: true }).catch(() => [])) {
-      if (e.isDirectory() && (await exists(L.podState(e.name)))) pods.push(e.name);
-    }
-    const hostDevices = new Set<string>();
-    for (const b of f.binds) {
-      const host = b.split(':')[0] ?? '';
-      const st = await stat(host).catch(() => undefined);
-      if (st && (st.isBlockDevice() || st.isCharacterDevice())) hostDevices.add(host);
-    }
-    let rootfsHasOciApp: boolean | undefined;
-    if (f.rootfs && isValidName(f.rootfs)) {
-      rootfsHasOciApp = false;
-      for (const dir of ['etc/systemd/system', 'etc/systemd/system.control']) {
-        const names = await readdir(join(L.fsPath(f.rootfs), dir)).catch(() => [] as string[]);
-        if (names.some((n) => /^sdme-oci-.+\.service$/.test(n))) rootfsHasOciApp = true;
-      }
-    }
-    this.systemdVersion ??= await (await this.sd()).version();
-    return { systemdVersion: this.systemdVersion, pods, hostDevices, rootfsHasOciApp };
+    const version = async () => (this.systemdVersion ??= await (await this.sd()).version());
+    return gatherCreateHostFacts(this.ctx, { version }, { fs: f.rootfs || undefined, binds: f.binds });
   }
 
   /** Facts the engine checks only when it writes (name taken, rootfs and bind sources present). */
