@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { makeCtx, type Ctx } from '../engine/context.js';
 import { SdmeError } from '../engine/errors.js';
 import { listContainers } from '../engine/containers/list.js';
-import { startContainer, type StartOptions } from '../engine/containers/start.js';
+import { startContainer } from '../engine/containers/start.js';
 import { stopContainer } from '../engine/containers/stop.js';
 import { removeContainer } from '../engine/containers/rm.js';
 import { enableContainer, disableContainer } from '../engine/containers/enable.js';
@@ -58,9 +58,17 @@ export class EngineAdapter implements EnginePort {
   /** container -> unit ActiveEnterTimestamp (ms) */
   private startedAt = new Map<string, number>();
 
-  /** client: a test fake for the bus */
-  constructor(private ctx: Ctx, deps: { client?: SystemdClient } = {}) {
+  private readJournal: typeof readJournal;
+  private startContainer: typeof startContainer;
+
+  /** deps: test fakes for the bus client, the journal reader and the engine's start */
+  constructor(
+    private ctx: Ctx,
+    deps: { client?: SystemdClient; readJournal?: typeof readJournal; startContainer?: typeof startContainer } = {},
+  ) {
     this.client = deps.client ?? null;
+    this.readJournal = deps.readJournal ?? readJournal;
+    this.startContainer = deps.startContainer ?? startContainer;
   }
 
   private async sd(): Promise<SystemdClient> {
@@ -138,7 +146,7 @@ export class EngineAdapter implements EnginePort {
   async restart(name: string): Promise<void> {
     const client = await this.sd();
     await stopContainer(this.ctx, name, 'graceful', { client });
-    await startContainer(this.ctx, name, { client });
+    await this.startContainer(this.ctx, name, { client });
   }
 
   async remove(name: string): Promise<void> {
@@ -211,32 +219,18 @@ export class EngineAdapter implements EnginePort {
   }
 
   /**
-   * Start with boot phases. The engine's startContainer has no progress hook
-   * yet, so phases come from what is observable: machined registration, the
-   * unit's state, and the unit's newest journal line (throttled). When
-   * StartOptions gains onProgress it is passed through as well.
+   * Start with progress: the phases are the engine's own (start.ts: unit
+   * files, sdme@N.service, machine registered, systemd inside); the adapter
+   * adds the unit's newest journal line as notes (throttled).
    */
   async startWithProgress(name: string, onProgress?: ProgressFn): Promise<void> {
     const client = await this.sd();
-    if (!onProgress) return startContainer(this.ctx, name, { client });
-    const unit = `sdme@${name}.service`;
-    let phase = '';
-    const say = (message: string) => {
-      if (message !== phase) onProgress({ kind: 'phase', message: (phase = message) });
-    };
-    say('writing unit files');
+    if (!onProgress) return this.startContainer(this.ctx, name, { client });
     const abort = new AbortController();
-    const unsub = await client.onMachineEvent((ev) => ev.name === name && ev.type === 'new' && say('booting (machine registered)'));
-    const poll = setInterval(() => {
-      void client.unitActiveStates([unit]).then(
-        (m) => m.get(unit) === 'activating' && phase === 'writing unit files' && say('starting nspawn'),
-        () => undefined,
-      );
-    }, 250);
     let lastNote = 0;
     void (async () => {
       try {
-        for await (const e of readJournal({ unit, lines: 0, follow: true, signal: abort.signal })) {
+        for await (const e of this.readJournal({ unit: `sdme@${name}.service`, lines: 0, follow: true, signal: abort.signal })) {
           const now = Date.now();
           if (now - lastNote < 150) continue;
           lastNote = now;
@@ -247,12 +241,9 @@ export class EngineAdapter implements EnginePort {
       }
     })();
     try {
-      const o: StartOptions & { onProgress?: ProgressFn } = { client, onProgress };
-      await startContainer(this.ctx, name, o);
+      await this.startContainer(this.ctx, name, { client, onProgress });
     } finally {
-      clearInterval(poll);
       abort.abort();
-      unsub();
     }
   }
 
