@@ -13,6 +13,7 @@ import { ensureDataDir } from './datadir.js';
 import { compareBytes, parseKV, serializeKV, writeFileAtomic, type KV } from './kv.js';
 import { MACHINES_DIR, type Layout } from './paths.js';
 import { isUpstreamValidName, showName, validateName } from './names.js';
+import { pathExists } from '../../native/fsutil.js';
 
 /** Keys modeled by ContainerState; everything else goes to `extra` verbatim. */
 export const MODELED_KEYS: readonly string[] = [
@@ -298,20 +299,12 @@ export async function resolveName(layout: Layout, input: string): Promise<string
   throw new SdmeError(`ambiguous name '${showName(input)}', could match: ${matches.join(', ')}`);
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Name already used on disk: `containers/N`, `state/N` or `/var/lib/machines/N` exists. */
 export async function nameTakenOnDisk(layout: Layout, name: string, machinesDir = MACHINES_DIR): Promise<boolean> {
   return (
-    (await exists(layout.containerDir(name))) ||
-    (await exists(layout.stateFile(name))) ||
-    (await exists(join(machinesDir, name)))
+    (await pathExists(layout.containerDir(name))) ||
+    (await pathExists(layout.stateFile(name))) ||
+    (await pathExists(join(machinesDir, name)))
   );
 }

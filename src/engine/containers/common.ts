@@ -9,6 +9,8 @@ import { writeFileAtomic } from '../catalogue/kv.js';
 import { showName } from '../catalogue/names.js';
 import type { Ctx } from '../context.js';
 import { SdmeError } from '../errors.js';
+import { sleep } from '../../native/fsutil.js';
+export { sleep };
 
 /** Run fn with the given client, or with a fresh connection closed afterwards. */
 export async function withSystemd<T>(client: SystemdClient | undefined, fn: (c: SystemdClient) => Promise<T>): Promise<T> {
@@ -66,14 +68,3 @@ export async function rmdirIfEmpty(path: string): Promise<boolean> {
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

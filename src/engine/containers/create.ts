@@ -20,6 +20,7 @@ import { assertBridgeExists, assertNoIfnameClash } from '../network/ifnames.js';
 import { ifaceOwners } from '../network/pod-net.js';
 import { assertIdmappableBinds, inspectBindHosts } from '../security/bind-hosts.js';
 import { usernsHostCloneProblem } from '../security/create-flags.js';
+import { pathExists } from '../../native/fsutil.js';
 
 export interface CreateOptions {
   /** machined machine names (for name generation); default asks machined over D-Bus */
@@ -163,7 +164,7 @@ function rootfsNotFound(rootfs: string): SdmeError {
 
 /** State file or container dir present (an sdme container, possibly half-created by someone else). */
 async function containerOnDisk(ctx: Ctx, name: string): Promise<boolean> {
-  return (await exists(ctx.layout.stateFile(name))) || (await exists(ctx.layout.containerDir(name)));
+  return (await pathExists(ctx.layout.stateFile(name))) || (await pathExists(ctx.layout.containerDir(name)));
 }
 
 /**
@@ -295,7 +296,7 @@ async function buildTree(ctx: Ctx, s: ContainerState, opts: CreateOptions): Prom
     if (resolvedInside) wants.push(RESOLVED);
     for (const svc of wants) {
       const unitPath = `/usr/lib/systemd/system/${svc}`;
-      if (await exists(join(lower, unitPath))) {
+      if (await pathExists(join(lower, unitPath))) {
         await mkdirp755(upper, 'etc/systemd/system/multi-user.target.wants');
         await symlinkIgnoreExists(unitPath, join(unitDir, 'multi-user.target.wants', svc));
       }
@@ -369,14 +370,6 @@ async function symlinkIgnoreExists(target: string, path: string): Promise<void> 
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function isRegularFile(p: string): Promise<boolean> {
   try {

@@ -25,6 +25,7 @@ import { detectOs, type OsInfo } from './detect.js';
 import { checkDirSource, classifySource, inferRootfsName, type DirSource, type SourceKind } from './source.js';
 import { extractTarStream } from './tar.js';
 import { containersUsing } from './usage.js';
+import { pathExists } from '../../native/fsutil.js';
 
 export interface ImportOptions {
   /** empty/undefined = infer from SOURCE */
@@ -41,14 +42,6 @@ const UNSUPPORTED: Partial<Record<SourceKind, string>> = {
   raw: 'importing raw disk images is not supported yet',
 };
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Imports SOURCE as rootfs; returns the rootfs name. */
 export async function importRootfs(ctx: Ctx, source: string, opts: ImportOptions = {}): Promise<string> {
@@ -79,7 +72,7 @@ export async function importRootfs(ctx: Ctx, source: string, opts: ImportOptions
     throw wrapFsError(e, source);
   } finally {
     // a failed import of a new name leaves no lock file behind
-    l.release({ unlinkIfOwner: !(await exists(finalPath)) });
+    l.release({ unlinkIfOwner: !(await pathExists(finalPath)) });
   }
 }
 
@@ -102,7 +95,7 @@ async function importLocked(
   const { signal, progress, force, maxBytes } = o;
   const { layout } = ctx;
   const finalPath = layout.fsPath(name);
-  const replacing = await exists(finalPath);
+  const replacing = await pathExists(finalPath);
   if (replacing) {
     if (!force) {
       throw new SdmeError(`root filesystem '${name}' already exists; use --force to replace it or --name to pick another name`);
@@ -141,7 +134,7 @@ async function importLocked(
           }
         },
       });
-      if (await exists(join(staging, 'oci-layout'))) {
+      if (await pathExists(join(staging, 'oci-layout'))) {
         throw new SdmeError('importing OCI image layout archives is not supported yet');
       }
     }

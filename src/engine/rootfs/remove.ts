@@ -10,15 +10,8 @@ import { lock } from '../catalogue/locks.js';
 import { validateName } from '../catalogue/names.js';
 import { safeRemoveDir } from '../catalogue/safe-remove.js';
 import { containersUsing } from './usage.js';
+import { pathExists } from '../../native/fsutil.js';
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function inUseMessage(name: string, users: string[]): string {
   return `fs '${name}' is in use by container${users.length > 1 ? 's' : ''} '${users.join("', '")}'`;
@@ -27,7 +20,7 @@ export function inUseMessage(name: string, users: string[]): string {
 /** Throws `root filesystem 'N' not found` (or invalid name) unless fs/N exists; for a CLI batch's resolve step. */
 export async function requireRootfs(ctx: Pick<Ctx, 'layout'>, name: string): Promise<string> {
   validateName(name, 'rootfs');
-  if (!(await exists(ctx.layout.fsPath(name)))) throw new SdmeError(`root filesystem '${name}' not found`);
+  if (!(await pathExists(ctx.layout.fsPath(name)))) throw new SdmeError(`root filesystem '${name}' not found`);
   return name;
 }
 
@@ -44,11 +37,11 @@ export async function removeRootfs(ctx: Ctx, name: string, opts: { force?: boole
     throw new SdmeError(`root filesystem '${name}' not found`);
   };
   // checked before the lock too, so a missing name creates no lock file
-  if (!(await exists(path))) return notFound();
+  if (!(await pathExists(path))) return notFound();
   const l = lock(layout, 'fs', name, 'exclusive');
   let gone = false;
   try {
-    if (!(await exists(path))) {
+    if (!(await pathExists(path))) {
       gone = true;
       return notFound();
     }

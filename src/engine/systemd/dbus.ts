@@ -11,6 +11,7 @@ import dbus from 'dbus-next';
 import type { Message, MessageBus } from 'dbus-next';
 import { existsSync, readFileSync } from 'node:fs';
 import { InterruptedError, SdmeError } from '../errors.js';
+import { sleep } from '../../native/fsutil.js';
 
 const SD = 'org.freedesktop.systemd1';
 const SD_PATH = '/org/freedesktop/systemd1';
@@ -282,18 +283,6 @@ export async function probeBus(address: string, timeoutMs: number): Promise<bool
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 export interface ClientOptions {
   /** per-call reply timeout, default 30 s */
