@@ -21,6 +21,8 @@ export interface SandboxCliApp {
   signal: AbortSignal;
   exitCode?: number;
   handedOff: boolean;
+  /** -v: also say what was a no-op */
+  verbose?(): boolean;
 }
 
 /** The project checkout this CLI runs from (dist/cli/ or src/cli/ -> ../../). */
@@ -126,6 +128,7 @@ export function registerSandboxCommands(program: Command, app?: SandboxCliApp): 
         signal: signal(),
       });
       if (r.started) note(`sandbox '${name}' is up (leader pid ${r.record.leaderPid}, booted in ${(r.bootMs / 1000).toFixed(1)} s)`);
+      else note(`sandbox '${name}' is already up (leader pid ${r.record.leaderPid})`);
       process.stdout.write(`${name}\n`);
     });
 
@@ -153,6 +156,7 @@ export function registerSandboxCommands(program: Command, app?: SandboxCliApp): 
           signal: signal(),
         });
         if (up.started) note(`sandbox '${name}' is up (booted in ${(up.bootMs / 1000).toFixed(1)} s)`);
+        else if (app?.verbose?.()) note(`sandbox '${name}' is already up (leader pid ${up.record.leaderPid})`);
         let code: number;
         try {
           if (app) app.handedOff = true;

@@ -1,7 +1,10 @@
 /**
  * The TUI's live model (zustand, vanilla store): fed by the port's watch()
  * events (targeted re-reads, never a re-list per tick) and by a stats sampler
- * that reads cgroup counters of running containers every `statsMs`.
+ * that reads cgroup counters of running containers every `statsMs` (every
+ * `idleStatsMs` after `idleAfterMs` without input). A sample is committed to
+ * the store (one set, so one redraw) only when the strings the screen shows
+ * for it change: the UI registers that as a display key (setDisplayKey).
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ContainerInfo, EnginePort, HostInfo, PodInfo, RootfsInfo, Subscription, WatchEvent } from './engine-port.js';
@@ -65,13 +68,39 @@ export function nextSeries(prev: StatSeries | undefined, s: { cpuUsageUsec: numb
   };
 }
 
+/** Formatted stat strings the screen shows for `stats` at `now` (the UI supplies it). */
+export type DisplayKey = (stats: Record<string, StatSeries>, now: number) => string;
+
+export interface ControllerOptions {
+  /** sampling interval while in use (default 1500 ms; 0 = no sampler) */
+  statsMs?: number;
+  /** sampling interval once idle (default 5000 ms) */
+  idleStatsMs?: number;
+  /** no input for this long = idle (default 30 s) */
+  idleAfterMs?: number;
+  now?: () => number;
+}
+
+/** How long a status message shows. */
+export const STATUS_MS = 8000;
+
 export class AppController {
   readonly store: StoreApi<AppState>;
   private sub: Subscription | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private statusTimer: NodeJS.Timeout | null = null;
   private sampling = false;
+  private running = false;
+  /** newest samples; the store holds the last committed ones */
+  private series: Record<string, StatSeries> = {};
+  private displayKey: DisplayKey | null = null;
+  /** display key of what the screen shows now */
+  private shownKey: string | null = null;
+  private lastInput = 0;
+  /** interval the pending sample was scheduled with */
+  private interval = 0;
 
-  constructor(readonly port: EnginePort, private opts: { statsMs?: number; now?: () => number } = {}) {
+  constructor(readonly port: EnginePort, private opts: ControllerOptions = {}) {
     this.store = createStore<AppState>(() => ({
       host: null,
       containers: [],
@@ -89,26 +118,84 @@ export class AppController {
   }
 
   async start(): Promise<void> {
+    this.running = true;
+    this.lastInput = this.now();
     this.sub = this.port.watch((ev) => void this.onEvent(ev));
     await this.refreshAll();
     void this.port.host().then(
       (host) => this.store.setState({ host }),
       (e) => this.setStatus(errorText(e), 'error'),
     );
-    const ms = this.opts.statsMs ?? 1500;
-    if (ms > 0) this.timer = setInterval(() => void this.sampleStats(), ms);
-    void this.sampleStats();
+    void this.sampleStats().finally(() => this.schedule());
   }
 
   stop(): void {
+    this.running = false;
     this.sub?.close();
     this.sub = null;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = null;
+  }
+
+  /** Sampling interval now: statsMs, or idleStatsMs after idleAfterMs without input. */
+  currentInterval(): number {
+    const busy = this.opts.statsMs ?? 1500;
+    const idle = Math.max(busy, this.opts.idleStatsMs ?? 5000);
+    return this.now() - this.lastInput >= (this.opts.idleAfterMs ?? 30_000) ? idle : busy;
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.running || !((this.opts.statsMs ?? 1500) > 0)) return;
+    this.interval = this.currentInterval();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.sampleStats().finally(() => this.schedule());
+    }, this.interval);
+  }
+
+  /** A key was pressed: leave the idle interval (sampling at once). */
+  noteInput(): void {
+    this.lastInput = this.now();
+    if (this.running && this.timer && this.interval > (this.opts.statsMs ?? 1500)) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      void this.sampleStats().finally(() => this.schedule());
+    }
+  }
+
+  /**
+   * The UI's display key; call after each render. Commits pending samples
+   * when they would show differently from what the screen has now (e.g. a
+   * newly selected container's sparkline). null = commit every sample.
+   */
+  setDisplayKey(fn: DisplayKey | null): void {
+    this.displayKey = fn;
+    if (!fn) return;
+    const now = this.now();
+    const committed = this.store.getState().stats;
+    this.shownKey = fn(committed, now);
+    if (this.series === committed) return;
+    const k = fn(this.series, now);
+    if (k !== this.shownKey) {
+      this.shownKey = k;
+      this.store.setState({ stats: this.series });
+    }
   }
 
   setStatus(text: string, kind: 'info' | 'error' = 'info'): void {
-    this.store.setState({ status: { text, kind, at: Date.now() } });
+    const status = { text, kind, at: Date.now() };
+    this.store.setState({ status });
+    // clear it when it expires (nothing else may redraw the screen by then)
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      if (this.store.getState().status === status) this.store.setState({ status: null });
+    }, STATUS_MS);
+    this.statusTimer.unref?.();
   }
 
   async refreshAll(): Promise<void> {
@@ -140,8 +227,15 @@ export class AppController {
     const row = await this.port.getContainer(name);
     const list = this.store.getState().containers.filter((c) => c.name !== name);
     if (row) list.push(row);
-    const stats = { ...this.store.getState().stats };
-    if (!row || row.status === 'stopped') delete stats[name];
+    let stats = this.store.getState().stats;
+    if (!row || row.status === 'stopped') {
+      stats = { ...stats };
+      delete stats[name];
+      if (name in this.series) {
+        this.series = { ...this.series };
+        delete this.series[name];
+      }
+    }
     this.store.setState({ containers: sortByName(list), stats });
   }
 
@@ -154,10 +248,16 @@ export class AppController {
         running.map(async (c) => [c.name, await this.port.readCgroupStats(c.name).catch(() => null)] as const),
       );
       const now = this.now();
-      const prev = this.store.getState().stats;
+      const prev = this.series;
       const stats: Record<string, StatSeries> = {};
       for (const [name, s] of results) if (s) stats[name] = nextSeries(prev[name], s, now);
-      this.store.setState({ stats });
+      this.series = stats;
+      // one store set per sample, and none when the screen would not change
+      const k = this.displayKey?.(stats, now);
+      if (k === undefined || k !== this.shownKey) {
+        if (k !== undefined) this.shownKey = k;
+        this.store.setState({ stats });
+      }
     } finally {
       this.sampling = false;
     }

@@ -1,57 +1,38 @@
 /**
- * E2E: a real nspawn container (started directly with systemd-run, as sdme's
- * template would run it: Slice=machine.slice, Delegate=yes, --keep-unit) with
- * --drop-capability=CAP_SYS_PTRACE --no-new-privileges=yes --private-network,
- * then `inspectContainer` read live from its leader. Must run in the sandbox host.
+ * E2E: real containers made and started with the CLI (`sdme create` with
+ * --drop-capability CAP_SYS_PTRACE --no-new-privileges --private-network and a
+ * read-only bind, then `sdme start`), and `inspectContainer` read live from the
+ * leader. Must run in the sandbox host.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyState, ensureStateDir, removeStateFile, writeState } from '../../src/engine/catalogue/container-state.js';
 import { makeCtx, type Ctx } from '../../src/engine/context.js';
 import { formatIsolationTable, inspectContainer, NSPAWN_DEFAULT_CAPS, type IsolationReport } from '../../src/engine/security/inspect.js';
 import { clearCgroupCache, readCgroupStats } from '../../src/native/cgroup.js';
 import { capMaskToNames } from '../../src/engine/security/caps.js';
 import { parseProcStatus } from '../../src/native/procfs.js';
-import { run } from '../../src/native/run.js';
+import { cleanupContainers, sdme } from './helpers.js';
 
 const NAME = 'inspe2e';
 const UNIT = `sdme@${NAME}.service`;
 const inSystemdHost = existsSync('/run/systemd/system');
 
-async function must(cmd: string, args: string[]): Promise<string> {
-  const r = await run(cmd, args, { timeoutMs: 60_000 });
-  if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
+async function ok(args: string[]): Promise<void> {
+  const r = await sdme(args, { timeoutMs: 180_000 });
+  if (r.code !== 0) throw new Error(`sdme ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
 }
 
-/** Overlay of / under containers/NAME, a state file, and nspawn as sdme@NAME.service (like sdme's template). */
-async function startContainer(ctx: Ctx, name: string, nspawnArgs: string[]): Promise<void> {
-  const dir = ctx.layout.containerDir(name);
-  for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d), { recursive: true });
-  await must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=/,upperdir=${dir}/upper,workdir=${dir}/work`, `${dir}/merged`]);
-  await ensureStateDir(ctx.layout);
-  await writeState(ctx.layout, emptyState(name));
-  await must('systemd-run', [
-    `--unit=sdme@${name}.service`, '-p', 'Slice=machine.slice', '-p', 'Delegate=yes', '-p', 'Type=notify', '-p', 'KillMode=mixed',
-    '-p', 'TasksMax=16384',
-    'systemd-nspawn', `--directory=${dir}/merged`, `--machine=${name}`, '--keep-unit', ...nspawnArgs, '--boot',
-  ]);
-  for (let i = 0; i < 100; i++) {
-    const r = await run('machinectl', ['show', name, '-p', 'Leader', '--value'], { timeoutMs: 5000 });
-    if (r.exitCode === 0 && Number(r.stdout.trim()) > 0) return;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`machine ${name} did not register`);
+/** `sdme create --name NAME FLAGS` then `sdme start NAME` (after removing any leftover of that name). */
+async function startContainer(name: string, createFlags: string[]): Promise<void> {
+  await cleanupContainers(name);
+  await ok(['create', '--name', name, ...createFlags]);
+  await ok(['start', name]);
 }
 
-async function stopContainer(ctx: Ctx, name: string): Promise<void> {
-  const dir = ctx.layout.containerDir(name);
-  await run('systemctl', ['stop', `sdme@${name}.service`], { timeoutMs: 60_000 });
-  await run('systemctl', ['reset-failed', `sdme@${name}.service`], { timeoutMs: 10_000 });
-  await run('umount', [`${dir}/merged`], { timeoutMs: 10_000 });
-  rmSync(dir, { recursive: true, force: true });
-  await removeStateFile(ctx.layout, name).catch(() => {});
+async function stopContainer(name: string): Promise<void> {
+  const left = await cleanupContainers(name);
+  if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
 }
 
 describe.skipIf(!inSystemdHost)('sdme inspect on a live nspawn container', () => {
@@ -63,12 +44,12 @@ describe.skipIf(!inSystemdHost)('sdme inspect on a live nspawn container', () =>
     ctx = await makeCtx({ configPath: '/nonexistent/sdme.conf' });
     bindSrc = join(ctx.layout.datadir, 'inspe2e-bindsrc');
     mkdirSync(bindSrc, { recursive: true });
-    await startContainer(ctx, NAME, ['--drop-capability=CAP_SYS_PTRACE', '--no-new-privileges=yes', '--private-network', `--bind-ro=${bindSrc}:/mnt/inspect-ro`]);
+    await startContainer(NAME, ['--drop-capability', 'CAP_SYS_PTRACE', '--no-new-privileges', '--private-network', '-b', `${bindSrc}:/mnt/inspect-ro:ro`]);
     report = await inspectContainer(ctx, NAME.slice(0, 5)); // unique prefix resolves through the state dir
   });
 
   afterAll(async () => {
-    await stopContainer(ctx, NAME);
+    await stopContainer(NAME);
     rmSync(bindSrc, { recursive: true, force: true });
   });
 
@@ -132,10 +113,10 @@ describe.skipIf(!inSystemdHost)('sdme inspect on a live --read-only container wi
 
   beforeAll(async () => {
     ctx = await makeCtx({ configPath: '/nonexistent/sdme.conf' });
-    await startContainer(ctx, name, ['--read-only']);
+    await startContainer(name, ['--read-only']);
     report = await inspectContainer(ctx, name);
   });
-  afterAll(async () => stopContainer(ctx, name));
+  afterAll(async () => stopContainer(name));
 
   it('sees a read-only root, the host network namespace and no NoNewPrivs', () => {
     expect(report.rootReadOnly).toBe(true);

@@ -6,7 +6,7 @@
  * a rootfs that a container uses. URL, registry, OCI layout, qcow2 and raw
  * sources are refused as "not supported yet".
  */
-import { lstat, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { Ctx } from '../context.js';

@@ -3,7 +3,7 @@
  * to `.N.remove-txn-PID` (a concurrent create then sees "not found"),
  * re-check, safe-delete, drop sidecars.
  */
-import { lstat, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import type { Ctx } from '../context.js';
 import { SdmeError } from '../errors.js';
 import { lock } from '../catalogue/locks.js';

@@ -108,7 +108,7 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxUpResult> {
       if (o.rootfs && live.rootfs !== o.rootfs) {
         throw new SdmeError(`sandbox '${name}' is up on the ${live.rootfs} root: bring it down first (sdme sandbox down --name ${name})`);
       }
-      o.note?.(`sandbox '${name}' is already up (leader pid ${live.leaderPid})`);
+      // the caller decides whether a no-op is worth saying (started: false)
       return { record: live, started: false, bootMs: 0 };
     }
     // an nspawn our record names but that never finished booting is ours (stale), not foreign
@@ -249,6 +249,8 @@ async function teardown(
     if (alive().length > 0) throw new SdmeError(`could not stop systemd-nspawn of sandbox '${p.name}' (pid ${alive().join(', ')})`);
   }
   cleanupUnixExport(p.name);
+  unmountOwnOverlay(p);
+  // only mounts that survive the normal teardown are reported as stale
   await safeRemoveDir(p.dir, { note });
 }
 
@@ -263,6 +265,16 @@ function signalPid(pid: number, sig: NodeJS.Signals): void {
 async function waitGone(alive: () => number[], ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (alive().length > 0 && Date.now() < until) await sleep(50);
+}
+
+/** The overlay bringUp mounted on merged: expected, so unmounted quietly (a busy one is left for safeRemoveDir). */
+function unmountOwnOverlay(p: SandboxPaths): void {
+  if (!isMountPoint(p.merged)) return;
+  try {
+    umount2(p.merged, 0);
+  } catch {
+    // busy or already gone: safeRemoveDir reports and retries it
+  }
 }
 
 /** nspawn leaves /run/systemd/nspawn/unix-export/NAME mounted when it is killed. */
