@@ -60,6 +60,19 @@ describe('the sandbox host', () => {
     expect(process.env.PATH).toContain('/usr/sbin');
   });
 
+  it('has sdme and sdme-tui as commands that run this checkout', async () => {
+    const pkg = JSON.parse(readFileSync(join(CHECKOUT, 'package.json'), 'utf8')) as { version: string };
+    for (const cmd of ['sdme', 'sdme-tui']) {
+      const where = await run('sh', ['-c', `command -v ${cmd}`]);
+      expect(where.stdout.trim()).toBe(`/usr/local/bin/${cmd}`);
+      expect(readFileSync(where.stdout.trim(), 'utf8')).toContain(`${CHECKOUT}/bin/${cmd}.js`);
+      const r = await run(cmd, ['--version'], { timeoutMs: 30_000 });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe(cmd === 'sdme' ? pkg.version : `sdme-tui ${pkg.version}`);
+      expect(r.exitCode).toBe(0);
+    }
+  });
+
   describe('nested systemd-nspawn on an overlay under /var/lib/sdme', () => {
     const dir = join(DATADIR, `.${uniqueName('e2e-sbx')}`);
     beforeAll(() => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildSandboxArgv, innerEnv, nsenterArgv } from '../../src/engine/sandbox/argv.js';
-import { identityFiles } from '../../src/engine/sandbox/clone.js';
+import { checkoutWrappers, identityFiles } from '../../src/engine/sandbox/clone.js';
 import { aptMirror } from '../../src/engine/sandbox/debootstrap.js';
 import { sandboxPaths, validateSandboxName } from '../../src/engine/sandbox/paths.js';
 import { isNspawnFor, parseStat } from '../../src/engine/sandbox/procs.js';
@@ -79,6 +79,22 @@ describe('nsenterArgv', () => {
       'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'systemctl', 'poweroff',
     ]);
     expect(nsenterArgv(7, ['ls'], ['A=1'], '/w')).toEqual(['-t', '7', '-a', '--', '/usr/bin/env', '-i', '-C', '/w', 'A=1', 'ls']);
+  });
+});
+
+describe('checkoutWrappers', () => {
+  it.each([
+    { what: 'neither on PATH: both wrappers', on: [] as string[], want: ['usr/local/bin/sdme', 'usr/local/bin/sdme-tui'] },
+    { what: 'sdme installed: only sdme-tui', on: ['sdme'], want: ['usr/local/bin/sdme-tui'] },
+    { what: 'both installed: none', on: ['sdme', 'sdme-tui'], want: [] },
+  ])('$what', ({ on, want }) => {
+    expect([...checkoutWrappers('/work/main', '/usr/bin/node', (c) => on.includes(c)).keys()]).toEqual(want);
+  });
+
+  it('execs node on the checkout entry point with the arguments, quoted for sh', () => {
+    const w = checkoutWrappers("/src/it's here", '/opt/node/bin/node', () => false);
+    expect(w.get('usr/local/bin/sdme')).toBe(`#!/bin/sh\nexec '/opt/node/bin/node' '/src/it'\\''s here/bin/sdme.js' "$@"\n`);
+    expect(w.get('usr/local/bin/sdme-tui')).toBe(`#!/bin/sh\nexec '/opt/node/bin/node' '/src/it'\\''s here/bin/sdme-tui.js' "$@"\n`);
   });
 });
 

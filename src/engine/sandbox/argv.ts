@@ -34,7 +34,9 @@ export function buildSandboxArgv(i: SandboxArgvInput): string[] {
   return argv;
 }
 
-const INNER_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The PATH commands run with inside the sandbox. */
+export const INNER_PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const INNER_PATH = `PATH=${INNER_PATH_DIRS.join(':')}`;
 
 /** nsenter argv running argv inside the sandbox whose init is `leader`, with env and cwd set there. */
 export function nsenterArgv(leader: number, argv: readonly string[], env: readonly string[] = [INNER_PATH], cwd = '/'): string[] {

@@ -1,11 +1,13 @@
 /**
  * Prepares the overlay upper dir of a sandbox before the first mount:
  * opaque /etc/systemd/system and /var/log (the host's enablements and logs stay
- * out), the unit links the clone needs (units.ts), and node for a debootstrap root.
+ * out), the unit links the clone needs (units.ts), node for a debootstrap root,
+ * and `sdme`/`sdme-tui` commands for a bound checkout.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { lsetxattr } from '../../native/libc.js';
+import { INNER_PATH_DIRS } from './argv.js';
 import { cloneUnitLinks } from './units.js';
 
 const OPAQUE_DIRS = ['etc/systemd/system', 'var/log'];
@@ -91,4 +93,41 @@ export function nodeBindsForForeignRoot(upper: string, nodeExec: string): string
   }
   // nspawn creates the bind mount points itself
   return binds;
+}
+
+const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * /usr/local/bin wrappers running the bound checkout's CLIs by name, for the
+ * commands not already on the inner PATH (onPath). Pure: path -> script.
+ */
+export function checkoutWrappers(checkout: string, nodeExec: string, onPath: (cmd: string) => boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const cmd of ['sdme', 'sdme-tui']) {
+    if (onPath(cmd)) continue;
+    out.set(`usr/local/bin/${cmd}`, `#!/bin/sh\nexec ${shQuote(nodeExec)} ${shQuote(`${checkout}/bin/${cmd}.js`)} "$@"\n`);
+  }
+  return out;
+}
+
+/** Writes checkoutWrappers into upper; a name present in LOWER's PATH dirs is left alone. Returns the commands written. */
+export function writeCheckoutWrappers(upper: string, lower: string, checkout: string, nodeExec: string): string[] {
+  const onPath = (cmd: string) =>
+    INNER_PATH_DIRS.some((d) => {
+      try {
+        lstatSync(join(lower, d, cmd));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  const written: string[] = [];
+  for (const [rel, text] of checkoutWrappers(checkout, nodeExec, onPath)) {
+    const p = join(upper, rel);
+    mkdirSync(dirname(p), { recursive: true, mode: 0o755 });
+    writeFileSync(p, text, { mode: 0o755 });
+    chmodSync(p, 0o755); // umask-proof
+    written.push(rel.slice(rel.lastIndexOf('/') + 1));
+  }
+  return written;
 }

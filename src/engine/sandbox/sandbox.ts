@@ -12,7 +12,7 @@ import { run } from '../../native/run.js';
 import { safeRemoveDir } from '../catalogue/safe-remove.js';
 import { checkInterrupt, SdmeError } from '../errors.js';
 import { buildSandboxArgv, innerEnv, nsenterArgv } from './argv.js';
-import { nodeBindsForForeignRoot, prepareUpper } from './clone.js';
+import { nodeBindsForForeignRoot, prepareUpper, writeCheckoutWrappers } from './clone.js';
 import { ensureDebootstrapRoot, hasSystemd } from './debootstrap.js';
 import { lockSandbox } from './lock.js';
 import { SANDBOX_BASE, SANDBOX_CACHE, sandboxPaths, validateSandboxName, type SandboxPaths } from './paths.js';
@@ -154,6 +154,8 @@ async function bringUp(o: SandboxUpOptions, p: SandboxPaths, nspawn: string, nse
   for (const d of [p.upper, p.work, p.merged, p.data]) mkdirSync(d, { mode: 0o755 });
   prepareUpper(p.upper, lower, p.name);
   const roBinds = want === 'debootstrap' ? nodeBindsForForeignRoot(p.upper, process.execPath) : [];
+  // `sdme` and `sdme-tui` by name inside (node is the host's: same path in a clone, bound in a debootstrap root)
+  if (o.bindCheckout) writeCheckoutWrappers(p.upper, lower, o.bindCheckout, process.execPath);
   mount('overlay', p.merged, 'overlay', 0, `lowerdir=${lower},upperdir=${p.upper},workdir=${p.work}`);
 
   const argv = buildSandboxArgv({
