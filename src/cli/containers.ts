@@ -337,7 +337,6 @@ export function registerContainerCommands(program: Command, app: CliApp): void {
     .option('--json-pretty', 'indented JSON output')
     .action(async (o: { json?: boolean; jsonPretty?: boolean }) => {
       const ctx = await app.ctx();
-      if (o.json && o.jsonPretty) throw new SdmeError('--json and --json-pretty are exclusive');
       const rows = await listContainers(ctx);
       const fmt = pickFormat(o, ctx.config.default_output_format);
       process.stdout.write(fmt === 'table' ? formatPsTable(rows) : formatJson(rows, fmt === 'json-pretty'));

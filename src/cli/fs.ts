@@ -52,7 +52,6 @@ export function registerFsCommands(program: Command, app: CliApp): void {
     .option('--json', 'JSON output')
     .option('--json-pretty', 'indented JSON output')
     .action(async (o: { json?: boolean; jsonPretty?: boolean }) => {
-      if (o.json && o.jsonPretty) throw new SdmeError('--json and --json-pretty are exclusive');
       const ctx = await app.ctx();
       const rows = await listRootfs(ctx);
       const fmt = pickFormat(o, ctx.config.default_output_format);

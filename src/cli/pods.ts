@@ -55,8 +55,8 @@ export function registerPodCommands(program: Command, app: CliApp): void {
     .option('--json-pretty', 'indented JSON output')
     .action(async (o: { json?: boolean; jsonPretty?: boolean }) => {
       const ctx = await app.ctx();
-      const pods = await listPods(ctx);
       const fmt = pickFormat(o, ctx.config.default_output_format);
+      const pods = await listPods(ctx);
       process.stdout.write(fmt === 'table' ? formatPodTable(pods) : formatJson(pods, fmt === 'json-pretty'));
     });
 

@@ -3,6 +3,7 @@
  * Pure: rows in, text out.
  */
 import type { ContainerInfo } from '../engine/types.js';
+import { SdmeError } from '../engine/errors.js';
 
 /** Left-aligned columns, two-space gaps, width = max(content, header); no trailing spaces. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -70,8 +71,9 @@ export function formatPsTable(rows: readonly ContainerInfo[]): string {
 
 export type OutputFormat = 'table' | 'json' | 'json-pretty';
 
-/** Flags win over the config default (`default_output_format`: "", json, json-pretty). */
+/** Flags win over the config default (`default_output_format`: "", json, json-pretty); both flags is an error. */
 export function pickFormat(flags: { json?: boolean; jsonPretty?: boolean }, configDefault: string | undefined): OutputFormat {
+  if (flags.json && flags.jsonPretty) throw new SdmeError('--json and --json-pretty are exclusive');
   if (flags.jsonPretty) return 'json-pretty';
   if (flags.json) return 'json';
   if (configDefault === 'json' || configDefault === 'json-pretty') return configDefault;
