@@ -166,15 +166,26 @@ describe('lock file removal (unlink-safe)', () => {
   });
 
   it('two processes locking and unlinking in a loop never hold the same lock at once', async () => {
+    // Bounded by wall time, not by a try count (a try count is a timing guess: a
+    // loaded machine can deschedule the holder while the other side spins), and
+    // both start together (under load one child could otherwise finish before
+    // the other has even started, and the run would prove nothing).
     const log = `${base}/mutex.log`;
+    const go = `${base}/mutex.go`;
     writeFileSync(log, '');
     const code = (tag: string) => `
       import { lock } from '${compiled.url('src/engine/catalogue/locks.js')}';
       import { layout } from '${compiled.url('src/engine/catalogue/paths.js')}';
-      import { appendFileSync } from 'node:fs';
+      import { appendFileSync, existsSync } from 'node:fs';
       const L = layout(${JSON.stringify(base)});
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      console.log('READY');
+      while (!existsSync(${JSON.stringify(go)})) Atomics.wait(nap, 0, 0, 2);
+      const deadline = Date.now() + 40000;
       let held = 0;
-      for (let i = 0; held < 300 && i < 200000; i++) {
+      let tries = 0;
+      while (held < 300 && Date.now() < deadline) {
+        tries++;
         let l;
         try { l = lock(L, 'containers', 'race', 'exclusive'); } catch { continue; }
         appendFileSync(${JSON.stringify(log)}, '${tag}+\\n');
@@ -182,12 +193,14 @@ describe('lock file removal (unlink-safe)', () => {
         l.release({ unlinkIfOwner: true });
         held++;
       }
-      console.log('DONE ' + held);
+      console.log('DONE ' + held + ' in ' + tries + ' tries');
     `;
     const kids = [startNode(code('a')), startNode(code('b'))];
     try {
+      await waitFor(() => kids.every((k) => k.output().includes('READY')), 30_000);
+      writeFileSync(go, '');
       await Promise.all(kids.map((k) => k.exited));
-      for (const k of kids) expect(k.output()).toMatch(/DONE 300/);
+      for (const k of kids) expect(k.output()).toMatch(/DONE 300 in \d+ tries/);
       const lines = readFileSync(log, 'utf8').trim().split('\n');
       expect(lines).toHaveLength(1200);
       for (let i = 0; i < lines.length; i += 2) {
@@ -195,8 +208,11 @@ describe('lock file removal (unlink-safe)', () => {
         expect([lines[i], lines[i + 1]]).toEqual([lines[i], lines[i]!.replace('+', '-')]);
         expect(lines[i]!.endsWith('+')).toBe(true);
       }
+      // they really contended: the lock changed hands between the two many times
+      const handovers = lines.filter((l, i) => i > 0 && l.endsWith('+') && l[0] !== lines[i - 1]![0]).length;
+      expect(handovers).toBeGreaterThanOrEqual(10);
     } finally {
       for (const k of kids) k.child.kill('SIGKILL');
     }
-  }, 60_000);
+  }, 90_000);
 });
