@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/native/run.js';
 import { cachedBootableRootfs, fixtureMissingReason } from './fixtures.js';
-import { DATADIR, SDME_BIN, cleanupContainers, inSandbox, sdme, uniqueName, type SdmeResult } from './helpers.js';
+import { DATADIR, SDME_BIN, cleanupContainers, inSandbox, sdme, uniqueName, waitFor, type SdmeResult } from './helpers.js';
 
 const PREFIX = 'bi';
 const P = uniqueName(PREFIX); // this run's names: P-one, P-two, ...
@@ -447,8 +447,17 @@ describe('root filesystems in use, and Ctrl+C', () => {
     expect(r.code, r.stderr).toBe(130);
     expect(lines(r.stderr).at(-1)).toBe('interrupted, exiting');
     expect(lines(r.stderr).filter((l) => /^\s+at /.test(l))).toEqual([]);
-    const row = (await psJson()).find((x) => x.name === name);
-    expect(row?.health).toBe('ok');
+    // nothing half-written: the state file is whole and no temp file of it is left
+    expect(readdirSync(join(DATADIR, 'state')).filter((n) => n.startsWith(`.${name}.`))).toEqual([]);
+    expect(readFileSync(join(DATADIR, 'state', name), 'utf8')).toMatch(new RegExp(`^NAME=${name}$`, 'm'));
+    // the unit was already queued, so the boot goes on after the CLI exits: wait
+    // (bounded) for it to finish instead of reading health mid-boot ('unknown')
+    let row: { name: string; status: string; health: string } | undefined;
+    await waitFor(async () => {
+      row = (await psJson()).find((x) => x.name === name);
+      return row?.status === 'running' && row.health === 'ok';
+    }, 60_000, 500).catch(() => undefined);
+    expect(row).toMatchObject({ status: 'running', health: 'ok' });
   });
 
   it('Ctrl+C during fs import: exit 130, no rootfs and no staging left', async () => {
