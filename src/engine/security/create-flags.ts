@@ -11,7 +11,7 @@ import { SdmeError } from '../errors.js';
 import { IDMAP_BIND_MIN_SYSTEMD } from '../nspawn/argv.js';
 import { assertUniquePorts, normalizePort } from '../network/ports.js';
 import type { ContainerState } from '../types.js';
-import { normalizeCapList, resolveSecurity } from './presets.js';
+import { normalizeCapList, resolveSecurity, type SecurityFlags } from './presets.js';
 import {
   normalizeOpaqueDirs,
   normalizeRestartPolicy,
@@ -71,7 +71,7 @@ export class CreateFlagError extends SdmeError {
 }
 
 /** Raw flags as typed (same field names as cli/create-flags.ts CliCreateFlags). */
-export interface CreateFlagsInput {
+export interface CreateFlagsInput extends Omit<SecurityFlags, 'hasInterface'> {
   name?: string;
   fs?: string;
   memory?: string;
@@ -90,16 +90,7 @@ export interface CreateFlagsInput {
   binds?: readonly string[];
   envs?: readonly string[];
   ociEnv?: readonly string[];
-  userns?: boolean;
   usernsNested?: string;
-  dropCaps?: readonly string[];
-  addCaps?: readonly string[];
-  noNewPrivileges?: boolean;
-  readOnly?: boolean;
-  systemCallFilter?: readonly string[];
-  apparmorProfile?: string;
-  hardened?: boolean;
-  strict?: boolean;
   systemdLogLevel?: string;
   restart?: string;
   /** undefined = config default; '' = none */
