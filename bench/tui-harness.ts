@@ -71,9 +71,9 @@ export interface Mounted {
  * change synchronously (one write per frame: what we time); debug=false is
  * the real throttled terminal mode.
  */
-export async function mountApp(o: { cols: number; rows: number; demo?: DemoOptions; statsMs?: number; debug?: boolean; flushMs?: number }): Promise<Mounted> {
+export async function mountApp(o: { cols: number; rows: number; demo?: DemoOptions; statsMs?: number; idleStatsMs?: number; idleAfterMs?: number; debug?: boolean; flushMs?: number }): Promise<Mounted> {
   const port = new DemoPort({ actionMs: 50, journalMs: 0, history: 20, ...o.demo });
-  const ctl = new AppController(port, { statsMs: o.statsMs ?? 0 });
+  const ctl = new AppController(port, { statsMs: o.statsMs ?? 0, idleStatsMs: o.idleStatsMs, idleAfterMs: o.idleAfterMs });
   const ui = createUiStore();
   const stdout = new BenchStdout(o.cols, o.rows);
   const stdin = new BenchStdin();

@@ -22,6 +22,8 @@ export interface DemoOptions {
   extra?: number;
   /** history lines per container */
   history?: number;
+  /** containers idle like real ones: cpu and memory counters stand still */
+  quiet?: boolean;
   now?: () => number;
 }
 
@@ -107,6 +109,7 @@ export class DemoPort implements EnginePort {
       journalMs: opts.journalMs ?? 700,
       extra: opts.extra ?? 0,
       history: opts.history ?? 30,
+      quiet: opts.quiet ?? false,
       now: opts.now ?? Date.now,
     };
     const t0 = this.opts.now();
@@ -377,8 +380,10 @@ export class DemoPort implements EnginePort {
     if (!c || c.info.status !== 'running') return null;
     // deterministic-ish load: a slow wave per container
     const t = this.opts.now() / 1000;
-    c.cpuUsec += Math.round((0.2 + 0.15 * (1 + Math.sin(t / 7 + c.info.name.length))) * 1_500_000);
-    c.mem = Math.max(10_000_000, c.mem + Math.round(Math.sin(t / 5 + c.info.name.length) * 3_000_000));
+    if (!this.opts.quiet) {
+      c.cpuUsec += Math.round((0.2 + 0.15 * (1 + Math.sin(t / 7 + c.info.name.length))) * 1_500_000);
+      c.mem = Math.max(10_000_000, c.mem + Math.round(Math.sin(t / 5 + c.info.name.length) * 3_000_000));
+    }
     const lim = c.info.limits.memory;
     return { cpuUsageUsec: c.cpuUsec, memoryCurrent: c.mem, memoryMax: lim ? parseSize(lim) : null, startedAt: c.startedAt };
   }

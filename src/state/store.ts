@@ -126,7 +126,7 @@ export class AppController {
       (host) => this.store.setState({ host }),
       (e) => this.setStatus(errorText(e), 'error'),
     );
-    void this.sampleStats().finally(() => this.schedule());
+    this.tick();
   }
 
   stop(): void {
@@ -146,6 +146,13 @@ export class AppController {
     return this.now() - this.lastInput >= (this.opts.idleAfterMs ?? 30_000) ? idle : busy;
   }
 
+  /** One sample, then the next one scheduled. */
+  private tick(): void {
+    void this.sampleStats()
+      .catch((e: unknown) => this.setStatus(errorText(e), 'error'))
+      .finally(() => this.schedule());
+  }
+
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -153,7 +160,7 @@ export class AppController {
     this.interval = this.currentInterval();
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.sampleStats().finally(() => this.schedule());
+      this.tick();
     }, this.interval);
   }
 
@@ -163,7 +170,7 @@ export class AppController {
     if (this.running && this.timer && this.interval > (this.opts.statsMs ?? 1500)) {
       clearTimeout(this.timer);
       this.timer = null;
-      void this.sampleStats().finally(() => this.schedule());
+      this.tick();
     }
   }
 
@@ -239,6 +246,7 @@ export class AppController {
     this.store.setState({ containers: sortByName(list), stats });
   }
 
+  /** Read the running containers' counters once. */
   async sampleStats(): Promise<void> {
     if (this.sampling) return;
     this.sampling = true;

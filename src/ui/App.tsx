@@ -7,7 +7,7 @@ import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { Box, Text, useInput, useStdout, type Key } from 'ink';
 import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
-import type { AppController, AppState } from '../state/store.js';
+import type { AppController, AppState, StatSeries } from '../state/store.js';
 import { errorText } from '../state/store.js';
 import { resolveSelection, SORT_KEYS, TABS, type UiState } from '../state/ui-store.js';
 import type { CommandArgv, ContainerInfo, IsolationSummary, ProgressEvent } from '../state/engine-port.js';
@@ -21,7 +21,7 @@ import { computeLayout, MIN_COLS, MIN_ROWS } from './layout.js';
 import { keyNames, keysFor, type Command, type Keymap } from './keymap.js';
 import { fmtBytes, fmtDuration, fmtPct, SPINNER } from './format.js';
 import { nextStopMode, validActions, type Action } from './actions.js';
-import { ConfirmRemove, DetailPane, expectedConfirm, Header, HelpOverlay, StatusLine, TabBar } from './panes.js';
+import { ConfirmRemove, DetailPane, detailStatTexts, expectedConfirm, Header, HelpOverlay, StatusLine, TabBar } from './panes.js';
 import { Wizard } from './Wizard.js';
 import { newWizard, wizardKey } from './wizard-model.js';
 
@@ -107,6 +107,40 @@ export function containerView(s: AppState, ui: Pick<UiState, 'filter' | 'sortKey
   return list;
 }
 
+/** The stat cells of a container row (pure; `now` in ms, shown to the second). */
+export function statCells(c: ContainerInfo, st: StatSeries | undefined, now: number): { cpu: string; mem: string; uptime: string } {
+  if (c.status !== 'running') return { cpu: '-', mem: '-', uptime: '-' };
+  return {
+    cpu: fmtPct(st?.cpuPct),
+    mem: st?.memCurrent != null ? `${fmtBytes(st.memCurrent)}/${st.memMax ? fmtBytes(st.memMax) : '∞'}` : '-',
+    uptime: st?.startedAt ? fmtDuration(Math.floor(now / 1000) * 1000 - st.startedAt) : '-',
+  };
+}
+
+/**
+ * What the screen shows of `stats` (pure): the stat cells of the rows that
+ * can be in view (all of them when sorted by a stat) and the detail pane's
+ * stat lines. The controller commits a sample only when this changes.
+ */
+export function statsDisplayKey(
+  stats: AppState['stats'],
+  now: number,
+  v: { rows: (stats: AppState['stats']) => ContainerInfo[]; from: number; to: number; detail: { name: string; inner: number } | null },
+): string {
+  const parts: string[] = [];
+  const rows = v.rows(stats);
+  for (let i = Math.max(0, v.from); i < Math.min(rows.length, v.to); i++) {
+    const c = rows[i]!;
+    const x = statCells(c, stats[c.name], now);
+    parts.push(`${c.name}\t${x.cpu}\t${x.mem}\t${x.uptime}`);
+  }
+  if (v.detail) {
+    const d = detailStatTexts(stats[v.detail.name], v.detail.inner);
+    parts.push(d.cpuSpark + d.cpuText + d.memSpark + d.memText);
+  }
+  return parts.join('\n');
+}
+
 /** Containers tab rows (pure; memoised by the caller). */
 export function buildContainerRows(
   cts: ContainerInfo[],
@@ -132,9 +166,7 @@ export function buildContainerRows(
         rootfs: c.rootfs || 'host',
         net: netLabel(c),
         pod: c.network.pod ?? '-',
-        cpu: c.status === 'running' ? fmtPct(st?.cpuPct) : '-',
-        mem: c.status === 'running' && st?.memCurrent != null ? `${fmtBytes(st.memCurrent)}/${st.memMax ? fmtBytes(st.memMax) : '∞'}` : '-',
-        uptime: c.status === 'running' && st?.startedAt ? fmtDuration(now - st.startedAt) : '-',
+        ...statCells(c, st, now),
       },
       colours: { status: busy ? theme.busy : c.status === 'running' ? theme.running : c.status === 'stopped' ? theme.stopped : theme.busy },
     };
@@ -415,6 +447,7 @@ export function App(p: AppProps) {
   };
 
   useInput((input: string, key: Key) => {
+    p.ctl.noteInput();
     for (const k of keyNames(input, key)) onKey(k);
   });
 
@@ -480,6 +513,25 @@ export function App(p: AppProps) {
     () => reuseRows(buildContainerRows(cts, s.stats, s.busy, ui.marked, SPINNER[ui.spin] ?? '', nowSec * 1000, theme), rowCache.current),
     [cts, s.stats, s.busy, ui.marked, ui.spin, nowSec, theme],
   );
+
+  useEffect(() => () => p.ctl.setDisplayKey(null), []);
+  // after each render: tell the sampler which stat strings are on screen now
+  useEffect(() => {
+    const overlay = ui.overlay?.kind;
+    const shown = !L.tooSmall && ui.tab === 'containers' && overlay !== 'help' && overlay !== 'wizard';
+    if (!shown) return p.ctl.setDisplayKey(() => '');
+    // rows that can be in view: the selection is, so the window lies within a body height of it
+    const byStat = ui.sortKey === 'cpu' || ui.sortKey === 'mem' || ui.sortKey === 'uptime';
+    const from = byStat ? 0 : selIdx - L.body;
+    const to = byStat ? Infinity : selIdx + L.body + 1;
+    const detailShown = selCt && overlay !== 'remove' && bottomH > 2 && (wide || (ui.bottom === 'detail' && ui.focus !== 'journal'));
+    const detail = detailShown ? { name: selCt.name, inner: (wide ? L.detailWidth : cols) - 2 } : null;
+    const view = { filter: ui.filter, sortKey: ui.sortKey, sortDesc: ui.sortDesc };
+    const containers = s.containers;
+    p.ctl.setDisplayKey((stats, t) =>
+      statsDisplayKey(stats, t, { rows: (st) => (byStat ? containerView({ ...p.ctl.store.getState(), containers, stats: st }, view, t) : cts), from, to, detail }),
+    );
+  });
 
   const headerCounts = useMemo(
     () => ({ running: s.containers.filter((c) => c.status === 'running').length, stopped: s.containers.filter((c) => c.status === 'stopped').length, pods: s.pods.length }),

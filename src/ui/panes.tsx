@@ -82,6 +82,17 @@ export function detailLines(c: ContainerInfo): [string, string][] {
   ];
 }
 
+/** The detail pane's cpu and memory lines for an inner width (pure). */
+export function detailStatTexts(st: StatSeries | undefined, inner: number): { cpuSpark: string; cpuText: string; memSpark: string; memText: string } {
+  const sw = Math.max(4, Math.min(40, inner - 24));
+  return {
+    cpuSpark: sparkline(st?.cpu ?? [], sw, Math.max(100, ...(st?.cpu ?? [0]))),
+    cpuText: ' ' + fmtPct(st?.cpuPct),
+    memSpark: sparkline(st?.mem ?? [], sw, st?.memMax ?? undefined),
+    memText: st?.memCurrent != null ? ` ${fmtBytes(st.memCurrent)}/${st.memMax ? fmtBytes(st.memMax) : '∞'}` : ' - (not exposed by this host\'s cgroups)',
+  };
+}
+
 export const DetailPane = React.memo(function DetailPane(p: {
   c: ContainerInfo | undefined;
   st: StatSeries | undefined;
@@ -104,20 +115,19 @@ export const DetailPane = React.memo(function DetailPane(p: {
         </Text>,
       );
     }
-    const st = p.st;
-    const sw = Math.max(4, Math.min(40, inner - 24));
+    const t = detailStatTexts(p.st, inner);
     rows.push(
       <Text key="cpu" wrap="truncate-end">
         <Text color={theme.muted}>{fitCell('cpu', 10)}</Text>
-        <Text color={theme.running}>{sparkline(st?.cpu ?? [], sw, Math.max(100, ...(st?.cpu ?? [0])))}</Text>
-        {' ' + fmtPct(st?.cpuPct)}
+        <Text color={theme.running}>{t.cpuSpark}</Text>
+        {t.cpuText}
       </Text>,
     );
     rows.push(
       <Text key="mem" wrap="truncate-end">
         <Text color={theme.muted}>{fitCell('memory', 10)}</Text>
-        <Text color={theme.accent}>{sparkline(st?.mem ?? [], sw, st?.memMax ?? undefined)}</Text>
-        {st?.memCurrent != null ? ` ${fmtBytes(st.memCurrent)}/${st.memMax ? fmtBytes(st.memMax) : '∞'}` : ' - (not exposed by this host\'s cgroups)'}
+        <Text color={theme.accent}>{t.memSpark}</Text>
+        {t.memText}
       </Text>,
     );
     if (p.iso) {
