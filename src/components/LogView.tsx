@@ -1,4 +1,7 @@
-/** Journal viewport: renders exactly `height` rows, each clipped to `width` cells. */
+/**
+ * Journal viewport: renders exactly `height` rows, each clipped to `width` cells.
+ * Boxes clip vertically only: text is truncated to width (see App.tsx).
+ */
 import React, { useMemo, useSyncExternalStore } from 'react';
 import { Box, Text } from 'ink';
 import type { JournalFeed } from '../state/journal-feed.js';
@@ -53,9 +56,9 @@ export function LogView(p: LogViewProps) {
   void version;
   const pad = Math.max(0, p.height - rows.length);
   return (
-    <Box flexDirection="column" width={p.width} height={p.height} overflow="hidden">
+    <Box flexDirection="column" width={p.width} height={p.height} overflowY="hidden">
       {rows.map((r, i) => (
-        <Box key={i} width={p.width} height={1} overflow="hidden">
+        <Box key={i} width={p.width} height={1} overflowY="hidden">
           <Text wrap="truncate-end">
             {r.prefix ? <Text color={theme.muted} dimColor={!theme.color}>{r.prefix}</Text> : null}
             {r.tag ? <Text color={tagColour(theme, r.tag)} bold>{r.tag}</Text> : null}

@@ -3,6 +3,7 @@
  * cells. Only the visible window is rendered; column content widths are
  * computed once per `rows` array (callers memoise rows), and each row is a
  * memoised component, so a selection move re-renders two rows.
+ * Boxes clip vertically only: text is truncated to width (see App.tsx).
  */
 import React, { useMemo, useRef } from 'react';
 import { Box, Text } from 'ink';
@@ -94,7 +95,7 @@ export function rowRuns(row: TableRow, columns: ColumnSpec[], widths: number[], 
 const RowView = React.memo(function RowView({ row, columns, widths, width, selected, focused, theme }: RowProps) {
   const mark = row.marked ? '* ' : selected ? '> ' : '  ';
   return (
-    <Box height={1} width={width} overflow="hidden">
+    <Box height={1} width={width} overflowY="hidden">
       <Text inverse={selected && focused} bold={selected} wrap="truncate-end">
         {theme.accent && theme.color ? <Text color={theme.accent}>{mark}</Text> : mark}
         {rowRuns(row, columns, widths, theme.color).map((r, k) => (r.color ? <Text key={k} color={r.color}>{r.text}</Text> : r.text))}
@@ -121,7 +122,7 @@ export function Table(p: TableProps) {
     .filter((x) => x !== null)
     .join(' ');
   return (
-    <Box flexDirection="column" width={p.width} height={p.height} overflow="hidden">
+    <Box flexDirection="column" width={p.width} height={p.height} overflowY="hidden">
       <Text bold wrap="truncate-end">{'  ' + header}</Text>
       {shown.length === 0 && p.empty ? (
         <Text color={theme.muted} wrap="truncate-end">{'  ' + p.empty}</Text>

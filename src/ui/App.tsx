@@ -2,6 +2,11 @@
  * The app shell: one input dispatcher (overlay > text entry > keymap by
  * focus), screens laid out at exactly `rows` lines, engine calls through the
  * controller (never blocking input).
+ *
+ * Boxes here and in the panes/components clip vertically only
+ * (overflowY="hidden"): their text is already truncated to width, and an
+ * Ink x-clip re-slices every line of every frame (sliceAnsi, about a fifth of
+ * a frame's cost). Only the root box clips both ways.
  */
 import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { Box, Text, useInput, useStdout, type Key } from 'ink';
@@ -592,8 +597,8 @@ export function App(p: AppProps) {
         ? `journal ${journalTarget.join(' + ')}${ui.anchor ? ' [paused]' : ' [follow]'}${ui.search ? `  /${ui.search}` : ''}${feed?.error ? `  error: ${feed.error}` : ''}`
         : 'journal';
       const journal = (
-        <Box borderStyle="round" borderColor={ui.focus === 'journal' ? theme.accent : theme.border} width={journalW} height={bottomH} flexDirection="column" overflow="hidden">
-          <Box height={1} overflow="hidden">
+        <Box borderStyle="round" borderColor={ui.focus === 'journal' ? theme.accent : theme.border} width={journalW} height={bottomH} flexDirection="column" overflowY="hidden">
+          <Box height={1} overflowY="hidden">
             <Text bold={ui.focus === 'journal'} color={theme.muted} wrap="truncate-end">{title}</Text>
           </Box>
           {feed ? (
@@ -608,8 +613,8 @@ export function App(p: AppProps) {
       else bottom = ui.bottom === 'detail' && ui.focus !== 'journal' ? detail : journal;
       if (ui.tab === 'pods') {
         bottom = (
-          <Box borderStyle="round" borderColor={ui.focus === 'journal' ? theme.accent : theme.border} width={cols} height={bottomH} flexDirection="column" overflow="hidden">
-            <Box height={1} overflow="hidden">
+          <Box borderStyle="round" borderColor={ui.focus === 'journal' ? theme.accent : theme.border} width={cols} height={bottomH} flexDirection="column" overflowY="hidden">
+            <Box height={1} overflowY="hidden">
               <Text color={theme.muted} wrap="truncate-end">{title}</Text>
             </Box>
             {feed ? (
@@ -622,15 +627,15 @@ export function App(p: AppProps) {
       }
     }
     body = (
-      <Box flexDirection="column" height={L.body} overflow="hidden">
-        <Box height={listH} overflow="hidden">{list}</Box>
+      <Box flexDirection="column" height={L.body} overflowY="hidden">
+        <Box height={listH} overflowY="hidden">{list}</Box>
         {bottom}
       </Box>
     );
     if (o?.kind === 'remove') {
       body = (
-        <Box flexDirection="column" height={L.body} overflow="hidden">
-          <Box height={L.body - 5} overflow="hidden">{list}</Box>
+        <Box flexDirection="column" height={L.body} overflowY="hidden">
+          <Box height={L.body - 5} overflowY="hidden">{list}</Box>
           <ConfirmRemove names={o.names} typed={o.typed} cols={cols} height={5} />
         </Box>
       );
@@ -641,7 +646,7 @@ export function App(p: AppProps) {
     <Box width={cols} height={rows} flexDirection="column" overflow="hidden">
       <Header host={s.host} counts={headerCounts} cols={cols} />
       <TabBar tab={ui.tab} cols={cols} counts={counts} />
-      <Box height={L.body} overflow="hidden" flexDirection="column">{body}</Box>
+      <Box height={L.body} overflowY="hidden" flexDirection="column">{body}</Box>
       <StatusLine text={status.text} kind={status.kind} cols={cols} />
     </Box>
   );

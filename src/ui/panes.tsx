@@ -1,4 +1,7 @@
-/** Header, tab bar, status line, detail pane, help and confirm overlays. */
+/**
+ * Header, tab bar, status line, detail pane, help and confirm overlays.
+ * Boxes clip vertically only: text is truncated to width (see App.tsx).
+ */
 import React from 'react';
 import { Box, Text } from 'ink';
 import type { StatSeries } from '../state/store.js';
@@ -23,7 +26,7 @@ export const Header = React.memo(function Header({ host: h, counts, cols }: { ho
   const right = `${h?.datadir ?? ''}`;
   const sandbox = h?.sandbox ? ` sandbox ${h.sandboxName ?? ''} `.replace(/  $/, ' ') : '';
   return (
-    <Box height={1} width={cols} overflow="hidden">
+    <Box height={1} width={cols} overflowY="hidden">
       <Text wrap="truncate-end">
         <Text bold color={theme.accent}>{left}</Text>
         {sandbox ? <Text inverse color={theme.busy}>{' ' + sandbox.trim() + ' '}</Text> : null}
@@ -39,7 +42,7 @@ const TAB_LABEL: Record<Tab, string> = { containers: 'Containers', pods: 'Pods',
 export const TabBar = React.memo(function TabBar({ tab, cols, counts }: { tab: Tab; cols: number; counts: Record<Tab, number> }) {
   const theme = useTheme();
   return (
-    <Box height={1} width={cols} overflow="hidden">
+    <Box height={1} width={cols} overflowY="hidden">
       <Text wrap="truncate-end">
         {(Object.keys(TAB_LABEL) as Tab[]).map((t, i) => (
           <Text key={t} inverse={t === tab} bold={t === tab} color={t === tab ? theme.accent : undefined}>
@@ -55,7 +58,7 @@ export const TabBar = React.memo(function TabBar({ tab, cols, counts }: { tab: T
 export const StatusLine = React.memo(function StatusLine({ text, kind, cols }: { text: string; kind: 'info' | 'error' | 'hint'; cols: number }) {
   const theme = useTheme();
   return (
-    <Box height={1} width={cols} overflow="hidden">
+    <Box height={1} width={cols} overflowY="hidden">
       <Text wrap="truncate-end" color={kind === 'error' ? theme.error : kind === 'hint' ? theme.muted : undefined} bold={kind === 'error'}>
         {kind === 'error' && !theme.color ? 'error: ' + text : text}
       </Text>
@@ -156,9 +159,9 @@ export const DetailPane = React.memo(function DetailPane(p: {
     }
   }
   return (
-    <Box borderStyle="round" borderColor={theme.border} width={p.width} height={p.height} flexDirection="column" overflow="hidden">
+    <Box borderStyle="round" borderColor={theme.border} width={p.width} height={p.height} flexDirection="column" overflowY="hidden">
       {rows.slice(0, Math.max(0, p.height - 2)).map((r, i) => (
-        <Box key={i} height={1} overflow="hidden">
+        <Box key={i} height={1} overflowY="hidden">
           {r}
         </Box>
       ))}
@@ -195,16 +198,16 @@ export function HelpOverlay({ km, cols, height, keymapPath }: { km: Keymap; cols
     for (let i = 0; i < Math.min(inner - 1, half); i++) {
       lines.push(
         <Box key={i} height={1}>
-          <Box width={colW} overflow="hidden">{entries[i]}</Box>
-          <Box width={colW} overflow="hidden">{entries[i + half] ?? null}</Box>
+          <Box width={colW} overflowY="hidden">{entries[i]}</Box>
+          <Box width={colW} overflowY="hidden">{entries[i + half] ?? null}</Box>
         </Box>,
       );
     }
   } else {
-    for (let i = 0; i < Math.min(inner - 1, entries.length); i++) lines.push(<Box key={i} height={1} width={colW} overflow="hidden">{entries[i]}</Box>);
+    for (let i = 0; i < Math.min(inner - 1, entries.length); i++) lines.push(<Box key={i} height={1} width={colW} overflowY="hidden">{entries[i]}</Box>);
   }
   return (
-    <Box borderStyle="round" borderColor={theme.accent} width={cols} height={height} flexDirection="column" overflow="hidden">
+    <Box borderStyle="round" borderColor={theme.accent} width={cols} height={height} flexDirection="column" overflowY="hidden">
       {lines}
       <Text color={theme.muted} wrap="truncate-end">{`keymap: ${keymapPath} (JSON: {"command": "key" | ["keys"]}) — any key closes`}</Text>
     </Box>
@@ -215,7 +218,7 @@ export function ConfirmRemove({ names, typed, cols, height }: { names: string[];
   const theme = useTheme();
   const expect = names.length === 1 ? names[0]! : `remove ${names.length}`;
   return (
-    <Box borderStyle="round" borderColor={theme.error} width={cols} height={height} flexDirection="column" overflow="hidden">
+    <Box borderStyle="round" borderColor={theme.error} width={cols} height={height} flexDirection="column" overflowY="hidden">
       <Text bold color={theme.error} wrap="truncate-end">{`Remove ${names.length === 1 ? `container '${names[0]}'` : `${names.length} containers: ${names.join(', ')}`}?`}</Text>
       <Text wrap="truncate-end">{`This stops it and deletes its files. Type "${expect}" and press Enter (Esc cancels).`}</Text>
       <Text wrap="truncate-end">{'> ' + typed + '█'}</Text>
