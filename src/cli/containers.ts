@@ -4,13 +4,9 @@
  * the engine, and prints per cli-surface.md (progress to stderr, names to
  * stdout).
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { listStateNames, readState, resolveName } from '../engine/catalogue/container-state.js';
-import { isValidName } from '../engine/catalogue/names.js';
 import { unitName } from '../engine/catalogue/paths.js';
-import { exists } from '../engine/containers/common.js';
 import type { Ctx } from '../engine/context.js';
 import { createContainer } from '../engine/containers/create.js';
 import { disableContainer, enableContainer } from '../engine/containers/enable.js';
@@ -23,7 +19,8 @@ import { stopContainer, type StopMode } from '../engine/containers/stop.js';
 import { SdmeError } from '../engine/errors.js';
 import { formatIsolationTable, inspectContainer } from '../engine/security/inspect.js';
 import { inspectBindHosts } from '../engine/security/bind-hosts.js';
-import { createFlagsToState, type CreateHostFacts } from '../engine/security/create-flags.js';
+import { createFlagsToState } from '../engine/security/create-flags.js';
+import { gatherCreateHostFacts } from '../engine/containers/host-facts.js';
 import { SystemdClient } from '../engine/systemd/dbus.js';
 import type { ContainerState, ContainerStatus } from '../engine/types.js';
 import type { CliApp } from './app.js';
@@ -65,32 +62,9 @@ async function targets(
   return [...(await statuses(ctx, client))].filter(([, s]) => pick(s)).map(([n]) => n);
 }
 
-/** Host facts createFlagsToState needs: systemd version, pods, OCI app units, device binds. */
-async function hostFacts(ctx: Ctx, client: SystemdClient, flags: CliCreateFlags): Promise<CreateHostFacts> {
-  const pods: string[] = [];
-  for (const e of await readdir(ctx.layout.podsDir, { withFileTypes: true }).catch(() => [])) {
-    if (e.isDirectory() && (await exists(ctx.layout.podState(e.name)))) pods.push(e.name);
-  }
-  const hostDevices = new Set<string>();
-  for (const b of flags.binds) {
-    const host = b.split(':')[0] ?? '';
-    const st = await stat(host).catch(() => undefined);
-    if (st && (st.isBlockDevice() || st.isCharacterDevice())) hostDevices.add(host);
-  }
-  let rootfsHasOciApp: boolean | undefined;
-  if (flags.fs !== undefined && isValidName(flags.fs)) {
-    rootfsHasOciApp = false;
-    for (const dir of ['etc/systemd/system', 'etc/systemd/system.control']) {
-      const names = await readdir(join(ctx.layout.fsPath(flags.fs), dir)).catch(() => [] as string[]);
-      if (names.some((n) => /^sdme-oci-.+\.service$/.test(n))) rootfsHasOciApp = true;
-    }
-  }
-  return { systemdVersion: await client.version(), pods, hostDevices, rootfsHasOciApp };
-}
-
 /** CLI flags -> validated state via the shared engine validation; notes printed. */
 async function flagsToState(ctx: Ctx, client: SystemdClient, flags: CliCreateFlags): Promise<ContainerState> {
-  const r = createFlagsToState(flags, ctx.config, await hostFacts(ctx, client, flags));
+  const r = createFlagsToState(flags, ctx.config, await gatherCreateHostFacts(ctx, client, flags));
   for (const n of r.notes) ctx.note(n);
   if (r.storage === 'btrfs') throw new SdmeError('btrfs storage is not supported by this sdme (use --storage overlay)');
   if (r.disk !== undefined) ctx.note('warning: --disk only applies to btrfs storage; ignored for overlay');
