@@ -111,6 +111,17 @@ export function registerSandboxCommands(program: Command, app?: SandboxCliApp): 
     .command('sandbox')
     .description('disposable systemd host (overlay clone of / booted with systemd-nspawn) for e2e tests');
 
+  /** `up` and `run` bring the sandbox up from the same options. */
+  const bringUp = (name: string, o: { bindCheckout?: boolean; rootfs?: 'host' | 'debootstrap'; timeout?: string }) =>
+    sandboxUp({
+      name,
+      bindCheckout: o.bindCheckout ? checkoutRoot() : undefined,
+      rootfs: o.rootfs,
+      timeoutMs: timeoutMs(o.timeout),
+      note,
+      signal: signal(),
+    });
+
   sb.command('up')
     .description('boot the sandbox (no-op when it is already up)')
     .addOption(nameOption())
@@ -119,14 +130,7 @@ export function registerSandboxCommands(program: Command, app?: SandboxCliApp): 
     .option('--timeout <secs>', 'boot timeout in seconds (default 60)')
     .action(async (o: { name?: string; bindCheckout?: boolean; rootfs?: 'host' | 'debootstrap'; timeout?: string }) => {
       const name = o.name ?? defaultName();
-      const r = await sandboxUp({
-        name,
-        bindCheckout: o.bindCheckout ? checkoutRoot() : undefined,
-        rootfs: o.rootfs,
-        timeoutMs: timeoutMs(o.timeout),
-        note,
-        signal: signal(),
-      });
+      const r = await bringUp(name, o);
       if (r.started) note(`sandbox '${name}' is up (leader pid ${r.record.leaderPid}, booted in ${(r.bootMs / 1000).toFixed(1)} s)`);
       else note(`sandbox '${name}' is already up (leader pid ${r.record.leaderPid})`);
       process.stdout.write(`${name}\n`);
@@ -147,14 +151,7 @@ export function registerSandboxCommands(program: Command, app?: SandboxCliApp): 
         o: { name?: string; bindCheckout?: boolean; rootfs?: 'host' | 'debootstrap'; keep?: boolean; cwd?: string; timeout?: string },
       ) => {
         const name = o.name ?? defaultName();
-        const up = await sandboxUp({
-          name,
-          bindCheckout: o.bindCheckout ? checkoutRoot() : undefined,
-          rootfs: o.rootfs,
-          timeoutMs: timeoutMs(o.timeout),
-          note,
-          signal: signal(),
-        });
+        const up = await bringUp(name, o);
         if (up.started) note(`sandbox '${name}' is up (booted in ${(up.bootMs / 1000).toFixed(1)} s)`);
         else if (app?.verbose?.()) note(`sandbox '${name}' is already up (leader pid ${up.record.leaderPid})`);
         let code: number;

@@ -5,18 +5,12 @@
 import React, { useMemo, useSyncExternalStore } from 'react';
 import { Box, Text } from 'ink';
 import type { JournalFeed } from '../state/journal-feed.js';
-import { LogLayoutCache, visibleRows, highlight, type Anchor } from './log-view-model.js';
+import { LogLayoutCache, visibleRows, highlight, type ViewOpts } from './log-view-model.js';
 import type { Segment } from './log-text.js';
 import { useTheme, tagColour, type Theme } from './theme.js';
 
-export interface LogViewProps {
+export interface LogViewProps extends ViewOpts {
   feed: JournalFeed;
-  width: number;
-  height: number;
-  showTs: boolean;
-  showTag: boolean;
-  anchor: Anchor | null;
-  search?: string;
   cache?: LogLayoutCache;
 }
 
