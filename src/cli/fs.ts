@@ -3,8 +3,7 @@ import { Option, type Command } from 'commander';
 import { gcMessage, gcRootfs } from '../engine/rootfs/gc.js';
 import { importRootfs } from '../engine/rootfs/import.js';
 import { formatRootfsTable, listRootfs, rootfsJson } from '../engine/rootfs/list.js';
-import { removeRootfs } from '../engine/rootfs/remove.js';
-import { validateName } from '../engine/catalogue/names.js';
+import { removeRootfs, requireRootfs } from '../engine/rootfs/remove.js';
 import { SdmeError } from '../engine/errors.js';
 import type { ProgressEvent } from '../engine/types.js';
 import type { CliApp } from './app.js';
@@ -83,10 +82,7 @@ export function registerFsCommands(program: Command, app: CliApp): void {
         io: app.io,
         signal: app.signal,
         verbose: app.verbose(),
-        resolve: async (n) => {
-          validateName(n, 'rootfs');
-          return n;
-        },
+        resolve: (n) => requireRootfs(ctx, n),
         action: async (n) => {
           await removeRootfs(ctx, n);
         },
