@@ -2,32 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { IDMAP_BIND_MIN_SYSTEMD, buildNspawnPlan, escapeBindPath, type NspawnEnv } from '../../src/engine/nspawn/argv.js';
 import { SdmeError } from '../../src/engine/errors.js';
 import type { ContainerState } from '../../src/engine/types.js';
+import { emptyState } from '../../src/engine/catalogue/container-state.js';
 
 const BIN = { nspawn: '/usr/bin/systemd-nspawn', mount: '/usr/bin/mount', umount: '/usr/bin/umount', nsenter: '/usr/bin/nsenter' };
 const D = '/var/lib/sdme';
 
 function st(over: Partial<ContainerState> = {}): ContainerState {
-  return {
-    name: 'web',
-    created: 1700000000,
-    rootfs: 'debian',
-    privateNetwork: false,
-    networkVeth: false,
-    ports: [],
-    binds: [],
-    envs: [],
-    opaqueDirs: [],
-    maskedServices: [],
-    ociVolumes: [],
-    userns: false,
-    dropCaps: [],
-    addCaps: [],
-    noNewPrivs: false,
-    readOnly: false,
-    syscallFilter: [],
-    extra: {},
-    ...over,
-  };
+  return { ...emptyState('web', 1700000000), rootfs: 'debian', ...over };
 }
 
 function env(over: Partial<NspawnEnv> = {}): NspawnEnv {

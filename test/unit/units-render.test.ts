@@ -14,15 +14,12 @@ import {
   unitInstanceName,
 } from '../../src/engine/systemd/units.js';
 import type { ContainerState } from '../../src/engine/types.js';
+import { emptyState } from '../../src/engine/catalogue/container-state.js';
 
 const BIN = { nspawn: '/usr/bin/systemd-nspawn', mount: '/usr/bin/mount', umount: '/usr/bin/umount', nsenter: '/usr/bin/nsenter' };
 
 function st(over: Partial<ContainerState> = {}): ContainerState {
-  return {
-    name: 'web', created: 1, rootfs: 'debian', privateNetwork: false, networkVeth: false, ports: [], binds: [], envs: [],
-    opaqueDirs: [], maskedServices: [], ociVolumes: [], userns: false, dropCaps: [], addCaps: [], noNewPrivs: false,
-    readOnly: false, syscallFilter: [], extra: {}, ...over,
-  };
+  return { ...emptyState('web', 1), rootfs: 'debian', ...over };
 }
 
 describe('escaping', () => {
