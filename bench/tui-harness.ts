@@ -12,6 +12,7 @@ import { createUiStore } from '../src/state/ui-store.js';
 import { App } from '../src/ui/App.js';
 import { buildKeymap } from '../src/ui/keymap.js';
 import { ThemeContext, makeTheme } from '../src/components/theme.js';
+import { FakeStdin } from '../test/ui/fakes.js';
 
 export class BenchStdout extends EventEmitter {
   frames = 0;
@@ -37,31 +38,12 @@ export class BenchStdout extends EventEmitter {
   }
 }
 
-export class BenchStdin extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  write(d: string): void {
-    this.data = d;
-    this.emit('readable');
-  }
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
-  read = () => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-}
 
 export interface Mounted {
   port: DemoPort;
   ctl: AppController;
   stdout: BenchStdout;
-  stdin: BenchStdin;
+  stdin: FakeStdin;
   instance: Instance;
   close(): void;
 }
@@ -76,7 +58,7 @@ export async function mountApp(o: { cols: number; rows: number; demo?: DemoOptio
   const ctl = new AppController(port, { statsMs: o.statsMs ?? 0, idleStatsMs: o.idleStatsMs, idleAfterMs: o.idleAfterMs });
   const ui = createUiStore();
   const stdout = new BenchStdout(o.cols, o.rows);
-  const stdin = new BenchStdin();
+  const stdin = new FakeStdin();
   const el = React.createElement(
     ThemeContext.Provider,
     { value: makeTheme(process.env.BENCH_NO_COLOR ? { NO_COLOR: '1' } : {}) },
